@@ -1,0 +1,21 @@
+# One place that defines how to run each thing; .ci/run calls `make test`.
+VENV := .venv/bin
+export DATA_LAKE_DIR ?= $(CURDIR)/data
+export WAREHOUSE_EMBEDDED_DIR ?= $(CURDIR)/.warehouse
+
+.PHONY: setup run test lint bench images
+
+setup:          ## create or refresh every environment (seconds when nothing changed)
+	@bash scripts/setup.sh
+
+run: setup      ## the main job, end to end on the bundled sample
+	@$(VENV)/medtel demo
+
+test: setup     ## the whole test suite
+	@$(VENV)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/ruff check src tests dags plugins api images bench
+
+bench: setup    ## benchmarks (not tests): each prints its figures
+	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Create or refresh every environment of the project. Each is rebuilt only when the files that define it
+# change (a stamp holds their checksum), so a second run with nothing changed takes seconds.
+#   .venv           Airflow, the shared package, the API, the tests   (requirements.txt, constraints.txt)
+#   .venvs/dbt      dbt-core 1.11 + dbt-postgres                       (include/dbt/requirements.txt)
+#   .venvs/scraper  the scraper image's package, for runtime=local     (images/scraper/requirements.txt)
+#   .venvs/yolo     the detector image's package, for runtime=local    (images/yolo/requirements.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+stamp_of() { cat "$@" pyproject.toml 2>/dev/null | sha256sum | cut -c1-16; }
+
+# make_env DIR "pip arguments" FILES...: (re)build DIR when FILES changed.
+make_env() {
+    local dir=$1 args=$2; shift 2
+    local want; want="$("$PYTHON" --version 2>&1) $(stamp_of "$@")"
+    if [[ -f $dir/.stamp && "$(cat "$dir/.stamp")" == "$want" ]]; then
+        echo "setup: $dir is up to date"
+        return
+    fi
+    echo "setup: building $dir ..."
+    [[ -x $dir/bin/python ]] || "$PYTHON" -m venv "$dir"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+    # shellcheck disable=SC2086
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check $args
+    echo "$want" > "$dir/.stamp"
+    echo "setup: $dir ready"
+}
+
+make_env .venv "-r requirements.txt -c constraints.txt -e .[embedded]" requirements.txt constraints.txt
+make_env .venvs/dbt "-r include/dbt/requirements.txt -c include/dbt/constraints.txt" \
+    include/dbt/requirements.txt include/dbt/constraints.txt
+if [[ -f images/scraper/requirements.txt ]]; then
+    make_env .venvs/scraper "-r images/scraper/requirements.txt -e . -e images/scraper" \
+        images/scraper/requirements.txt images/scraper/pyproject.toml
+fi
+if [[ -f images/yolo/requirements.txt ]]; then
+    make_env .venvs/yolo "-r images/yolo/requirements.txt -e . -e images/yolo" \
+        images/yolo/requirements.txt images/yolo/pyproject.toml
+fi

@@ -1,0 +1,271 @@
+"""Lake files → raw.telegram_messages.
+
+Each file is loaded in one transaction: its valid records are COPYed into a temporary table and upserted,
+and a raw.load_log row records the file's checksum and counts. A file already loaded with the same checksum
+is skipped, so re-running changes nothing. Invalid records (and files that cannot be parsed) are quarantined
+with the reason; every valid record of the file still loads, and rows_in = loaded + quarantined.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from medical_telegram import lake
+from medical_telegram.lake import MessageRecord, RecordError
+
+log = logging.getLogger(__name__)
+
+TARGET = "telegram_messages"
+_COPY_COLUMNS = (*(f for f in lake.RECORD_FIELDS if f != "raw"), "raw", "lake_file")
+# Fields whose change makes a re-scraped message count as updated; raw follows them.
+_TRACKED = ("channel_title", "message_text", "views", "forwards", "replies", "edit_date", "post_author",
+            "has_media", "media_type", "image_path", "forwarded_from")
+# A Desktop export knows no views, forwards or replies: keep what an earlier scrape saw.
+_KEEP_WHEN_NULL = {"channel_title", "views", "forwards", "replies", "edit_date", "post_author", "media_type",
+                   "image_path", "forwarded_from"}
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _new_value(column: str) -> str:
+    return f"coalesce(excluded.{column}, t.{column})" if column in _KEEP_WHEN_NULL else f"excluded.{column}"
+
+
+_UPSERT = f"""
+with upserted as (
+    insert into raw.telegram_messages as t ({", ".join(_COPY_COLUMNS)})
+    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_messages
+    on conflict (channel_name, message_id) do update set
+        {", ".join(f"{c} = {_new_value(c)}" for c in _TRACKED)},
+        raw = excluded.raw, scraped_at = excluded.scraped_at, lake_file = excluded.lake_file,
+        updated_at = now()
+    where excluded.scraped_at >= t.scraped_at
+      and ({", ".join(f"t.{c}" for c in _TRACKED)})
+          is distinct from ({", ".join(_new_value(c) for c in _TRACKED)})
+    returning (xmax = 0) as inserted
+)
+select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
+"""
+
+_LOG_ROW = """
+insert into raw.load_log (target, file_path, checksum, status, rows_in, inserted, updated, unchanged,
+                          quarantined, reason, started_at)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+@dataclasses.dataclass
+class FileResult:
+    path: str
+    status: str  # loaded | skipped | quarantined
+    rows_in: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    reason: str | None = None
+
+    @property
+    def channel(self) -> str:
+        return Path(self.path).stem
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+@dataclasses.dataclass
+class LoadSummary:
+    files: list[FileResult] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    def total(self, field: str) -> int:
+        return sum(getattr(f, field) for f in self.files)
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    def by_channel(self) -> dict[str, dict[str, int]]:
+        channels: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for f in self.files:
+            for field in ("rows_in", "inserted", "updated", "unchanged", "quarantined"):
+                channels[f.channel][field] += getattr(f, field)
+        return {name: dict(counts) for name, counts in sorted(channels.items())}
+
+    def as_dict(self) -> dict:
+        return {
+            "files": len(self.files),
+            "files_loaded": self.count("loaded"),
+            "files_skipped": self.count("skipped"),
+            "files_quarantined": sum(f.status == "quarantined" or f.quarantined > 0 for f in self.files),
+            "rows_in": self.total("rows_in"),
+            "inserted": self.total("inserted"),
+            "updated": self.total("updated"),
+            "unchanged": self.total("unchanged"),
+            "quarantined": self.total("quarantined"),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def message_files(root: Path) -> list[Path]:
+    return sorted((root / lake.MESSAGES_DIR).glob("*/*.json"))
+
+
+def _copy_field(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
+
+
+def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[str]:
+    fields = [f for f in lake.RECORD_FIELDS if f != "raw"]
+    tail = "\t" + _copy_field(lake_file) + "\n"
+    for record in records:
+        values = [_copy_field(getattr(record, f)) for f in fields]
+        values.append(orjson.dumps(record.raw).decode().translate(_COPY_ESCAPES))
+        yield "\t".join(values) + tail
+
+
+def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict]]:
+    """Split a lake file's records into valid ones and rejects (each with its reason).
+
+    Raises RecordError when the file as a whole cannot be read.
+    """
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RecordError(f"not valid JSON ({exc})") from None
+    if not isinstance(items, list):
+        raise RecordError(f"expected a JSON array of message records, got {type(items).__name__}")
+    good: list[MessageRecord] = []
+    rejects: list[dict] = []
+    seen: dict[tuple[str, int], int] = {}
+    for index, item in enumerate(items):
+        try:
+            record = MessageRecord.from_dict(item)
+        except RecordError as exc:
+            rejects.append({"index": index, "reason": str(exc), "record": item})
+            continue
+        key = (record.channel_name, record.message_id)
+        if key in seen:
+            reason = f"duplicate message_id {record.message_id} in this file (first at index {seen[key]})"
+            rejects.append({"index": index, "reason": reason, "record": item})
+            continue
+        seen[key] = index
+        good.append(record)
+    for reject in rejects:
+        message_id = reject["record"].get("message_id") if isinstance(reject["record"], dict) else None
+        log.warning("%s: record %d (message_id %s) quarantined: %s", relpath, reject["index"], message_id,
+                    reject["reason"])
+    return good, rejects
+
+
+class MessageLoader:
+    def __init__(self, conn: psycopg.Connection, root: Path):
+        self.conn = conn
+        self.root = root
+        conn.execute("set synchronous_commit = off")  # a crash loses whole files (and their log rows) only
+        conn.execute(
+            "create temp table if not exists load_messages"
+            " (like raw.telegram_messages including defaults) on commit delete rows"
+        )
+        conn.commit()
+        self.done = {
+            (path, checksum)
+            for path, checksum in conn.execute(
+                "select file_path, checksum from raw.load_log where target = %s", (TARGET,)
+            )
+        }
+
+    def load_file(self, path: Path) -> FileResult:
+        relpath = path.relative_to(self.root).as_posix()
+        started = datetime.now(UTC)
+        data = path.read_bytes()
+        checksum = hashlib.sha256(data).hexdigest()
+        if (relpath, checksum) in self.done:
+            return FileResult(relpath, "skipped")
+        try:
+            good, rejects = validate(data, relpath)
+        except RecordError as exc:
+            reason = f"{relpath}: {exc}"
+            log.error("file quarantined: %s", reason)
+            lake.quarantine(self.root, relpath, reason, data)
+            self._log(FileResult(relpath, "quarantined", reason=str(exc)), checksum, started)
+            return FileResult(relpath, "quarantined", reason=str(exc))
+        result = FileResult(relpath, "loaded", rows_in=len(good) + len(rejects), quarantined=len(rejects))
+        if rejects:
+            result.reason = "; ".join(sorted({r["reason"] for r in rejects}))[:1000]
+            body = orjson.dumps(rejects, option=orjson.OPT_INDENT_2)
+            lake.quarantine(self.root, f"{relpath}.rejected.json",
+                            f"{relpath}: {len(rejects)} of {result.rows_in} records rejected", body)
+        with self.conn.transaction():
+            if good:
+                with self.conn.cursor().copy(f"copy pg_temp.load_messages ({', '.join(_COPY_COLUMNS)}) from stdin") as copy:
+                    chunk = []
+                    for line in _copy_rows(good, relpath):
+                        chunk.append(line)
+                        if len(chunk) >= 2000:
+                            copy.write("".join(chunk))
+                            chunk.clear()
+                    if chunk:
+                        copy.write("".join(chunk))
+                inserted, updated = self.conn.execute(_UPSERT).fetchone()
+                result.inserted, result.updated = inserted, updated
+                result.unchanged = len(good) - inserted - updated
+            self._log(result, checksum, started)
+        self.done.add((relpath, checksum))
+        return result
+
+    def _log(self, result: FileResult, checksum: str, started: datetime) -> None:
+        self.conn.execute(
+            _LOG_ROW,
+            (TARGET, result.path, checksum, result.status, result.rows_in, result.inserted, result.updated,
+             result.unchanged, result.quarantined, result.reason, started),
+        )
+
+
+def load_messages(
+    conn: psycopg.Connection,
+    root: Path | None = None,
+    paths: Iterable[Path] | None = None,
+    progress: Callable[[int, int, FileResult], None] | None = None,
+) -> LoadSummary:
+    """Load the lake's message files (or the given ones) into raw.telegram_messages."""
+    root = (root or lake.lake_dir()).resolve()
+    files = sorted(paths) if paths is not None else message_files(root)
+    loader = MessageLoader(conn, root)
+    summary = LoadSummary()
+    began = last_report = time.monotonic()
+    for number, path in enumerate(files, 1):
+        result = loader.load_file(path.resolve())
+        summary.files.append(result)
+        if progress:
+            progress(number, len(files), result)
+        if time.monotonic() - last_report > 10:
+            last_report = time.monotonic()
+            log.info("loading: %d of %d files, %d rows so far", number, len(files), summary.total("rows_in"))
+    conn.commit()
+    summary.seconds = time.monotonic() - began
+    totals = summary.as_dict()
+    log.info(
+        "raw.telegram_messages: %(files)d files (%(files_loaded)d loaded, %(files_skipped)d unchanged and skipped,"
+        " %(files_quarantined)d with quarantined data); %(rows_in)d records in = %(inserted)d inserted +"
+        " %(updated)d updated + %(unchanged)d unchanged + %(quarantined)d quarantined, in %(seconds).1f s",
+        totals,
+    )
+    return summary

@@ -1,0 +1,170 @@
+"""Finding the warehouse: a configured PostgreSQL, or an embedded one the project starts itself.
+
+Order: the Airflow connection `warehouse_db` given as AIRFLOW_CONN_WAREHOUSE_DB (URI or JSON), then
+WAREHOUSE_DSN, then an embedded server (the `pgserver` package's PostgreSQL binaries) with its data in
+WAREHOUSE_EMBEDDED_DIR (default ./.warehouse), started on first use and reused afterwards.
+
+The embedded server listens on 127.0.0.1 rather than only on a socket, because dbt, Cosmos's Asset URIs and
+the API all want a host and a port.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+CONN_ID = "warehouse_db"
+EMBEDDED_PORT = 55432
+
+
+class WarehouseError(RuntimeError):
+    pass
+
+
+def dsn_from_airflow_conn(value: str) -> str:
+    """Turn an AIRFLOW_CONN_* value (URI or JSON) into a libpq URI."""
+    value = value.strip()
+    if value.startswith("{"):
+        conn = json.loads(value)
+        user = quote(conn.get("login") or "", safe="")
+        password = conn.get("password")
+        auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+        host = conn.get("host") or "127.0.0.1"
+        port = f":{conn['port']}" if conn.get("port") else ""
+        database = conn.get("schema") or conn.get("database") or "postgres"
+        return f"postgresql://{auth}{host}{port}/{database}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise WarehouseError(f"{CONN_ID} must be a postgres connection, got scheme {parts.scheme!r}")
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
+def configured_dsn() -> str | None:
+    if conn := os.environ.get("AIRFLOW_CONN_WAREHOUSE_DB"):
+        return dsn_from_airflow_conn(conn)
+    return os.environ.get("WAREHOUSE_DSN") or None
+
+
+def warehouse_dsn() -> str:
+    """The DSN of the warehouse, starting the embedded server when nothing is configured."""
+    return configured_dsn() or EmbeddedPostgres().start()
+
+
+def redact(dsn: str) -> str:
+    """The DSN with its password hidden, for logs and messages."""
+    parts = urlsplit(dsn)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return dsn
+
+
+def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:
+    dsn = dsn or warehouse_dsn()
+    try:
+        return psycopg.connect(dsn, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise WarehouseError(f"cannot reach the warehouse at {redact(dsn)}: {exc}".strip()) from None
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL of the project's own, for a user who has none configured."""
+
+    def __init__(self, directory: Path | str | None = None, port: int | None = None):
+        self.directory = Path(directory or os.environ.get("WAREHOUSE_EMBEDDED_DIR", ".warehouse")).resolve()
+        self.pgdata = self.directory / "pgdata"
+        self.socket_dir = self.directory / "socket"
+        self.logfile = self.directory / "postgres.log"
+        self.port = port or int(os.environ.get("WAREHOUSE_EMBEDDED_PORT", EMBEDDED_PORT))
+        self.database = "warehouse"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def _bin(self, name: str) -> str:
+        try:
+            from pgserver._commands import POSTGRES_BIN_PATH
+        except ImportError:
+            raise WarehouseError(
+                "no warehouse configured (AIRFLOW_CONN_WAREHOUSE_DB or WAREHOUSE_DSN) and the embedded "
+                "PostgreSQL is not installed: run `make setup` or `pip install pgserver`"
+            ) from None
+        return str(POSTGRES_BIN_PATH / name)
+
+    def _run_as(self) -> dict:
+        """initdb refuses to run as root: run the server as pgserver's unprivileged user then."""
+        if os.geteuid() != 0:
+            return {}
+        from pgserver.utils import ensure_user_exists
+
+        entry = ensure_user_exists("pgserver")
+        for path in (self.directory, self.pgdata, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            shutil.chown(path, entry.pw_uid, entry.pw_gid)
+        if self.logfile.exists():
+            shutil.chown(self.logfile, entry.pw_uid, entry.pw_gid)
+        # The server's user must be able to walk down to its data directory.
+        for parent in self.directory.parents:
+            parent.chmod(parent.stat().st_mode | 0o055)
+        return {"user": entry.pw_uid, "group": entry.pw_gid}
+
+    def _pg(self, name: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([self._bin(name), *args], capture_output=True, text=True, **kwargs)
+
+    def is_running(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                pass
+        except OSError:
+            return False
+        return True
+
+    def start(self) -> str:
+        if self.is_running():
+            self._ensure_database()
+            return self.dsn
+        self.directory.mkdir(parents=True, exist_ok=True)
+        owner = self._run_as()
+        if not (self.pgdata / "PG_VERSION").exists():
+            log.info("initialising the embedded warehouse in %s", self.pgdata)
+            result = self._pg("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
+                              "--locale=C.UTF-8", "-U", "postgres", **owner)
+            if result.returncode:
+                raise WarehouseError(f"initdb failed: {result.stderr.strip()[-500:]}")
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}"
+        result = self._pg("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", str(self.logfile), "-w",
+                          "-t", "60", "start", **owner)
+        if result.returncode:
+            raise WarehouseError(
+                f"the embedded warehouse did not start (see {self.logfile}): {result.stderr.strip()[-500:]}"
+            )
+        deadline = time.monotonic() + 30
+        while not self.is_running():
+            if time.monotonic() > deadline:
+                raise WarehouseError(f"the embedded warehouse does not answer on port {self.port}")
+            time.sleep(0.2)
+        log.info("embedded warehouse started at %s (data in %s)", self.dsn, self.pgdata)
+        self._ensure_database()
+        return self.dsn
+
+    def stop(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            self._pg("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", **self._run_as())
+
+    def _ensure_database(self) -> None:
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            exists = conn.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()
+            if not exists:
+                conn.execute(f'create database "{self.database}"')
