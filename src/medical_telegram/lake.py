@@ -86,6 +86,10 @@ class MessageRecord:
 
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(MessageRecord))
 REQUIRED_FIELDS = ("channel_name", "message_id", "message_date", "scraped_at", "source")
+# Fields a later record may not know (a Desktop export has no views, forwards or replies): an unknown value
+# never overwrites a known one, in the lake or in the warehouse.
+KEEP_WHEN_MISSING = frozenset({"channel_title", "views", "forwards", "replies", "edit_date", "post_author",
+                               "media_type", "image_path", "forwarded_from"})
 
 
 def _text(name: str, value: Any, *, nullable: bool = True) -> str | None:
@@ -219,8 +223,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def merge_record(old: dict, new: dict) -> dict:
+    """The record to keep when a message is seen again: the later scrape wins, but what it does not know
+    (a Desktop export has no views) is kept from the earlier one."""
+    if datetime.fromisoformat(old["scraped_at"]) > datetime.fromisoformat(new["scraped_at"]):
+        return old
+    return {k: (old.get(k) if v is None and k in KEEP_WHEN_MISSING else v) for k, v in new.items()}
+
+
 def write_messages(root: Path, records: Iterable[MessageRecord]) -> dict[Path, int]:
-    """Merge records into their day files by message_id (a newer record replaces an older one).
+    """Merge records into their day files by message_id (see merge_record).
 
     Returns how many records went to each file. A file is rewritten only when its content changes, so
     writing the same records twice leaves the lake (and the loader's checksums) untouched.
@@ -234,7 +246,8 @@ def write_messages(root: Path, records: Iterable[MessageRecord]) -> dict[Path, i
         if path.exists():
             for old in orjson.loads(path.read_bytes()):
                 merged[old["message_id"]] = old
-        merged.update(new)
+        for message_id, record in new.items():
+            merged[message_id] = merge_record(merged[message_id], record) if message_id in merged else record
         data = orjson.dumps([merged[k] for k in sorted(merged)], option=orjson.OPT_INDENT_2) + b"\n"
         if not path.exists() or path.read_bytes() != data:
             atomic_write_bytes(path, data)

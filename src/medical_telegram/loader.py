@@ -30,14 +30,11 @@ _COPY_COLUMNS = (*(f for f in lake.RECORD_FIELDS if f != "raw"), "raw", "lake_fi
 # Fields whose change makes a re-scraped message count as updated; raw follows them.
 _TRACKED = ("channel_title", "message_text", "views", "forwards", "replies", "edit_date", "post_author",
             "has_media", "media_type", "image_path", "forwarded_from")
-# A Desktop export knows no views, forwards or replies: keep what an earlier scrape saw.
-_KEEP_WHEN_NULL = {"channel_title", "views", "forwards", "replies", "edit_date", "post_author", "media_type",
-                   "image_path", "forwarded_from"}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 def _new_value(column: str) -> str:
-    return f"coalesce(excluded.{column}, t.{column})" if column in _KEEP_WHEN_NULL else f"excluded.{column}"
+    return f"coalesce(excluded.{column}, t.{column})" if column in lake.KEEP_WHEN_MISSING else f"excluded.{column}"
 
 
 _UPSERT = f"""

@@ -1,0 +1,318 @@
+"""Telegram Desktop exports (result.json) → lake records and photos.
+
+Handles a single-chat export and a whole-account export (chats under "chats"/"left_chats"); only channels
+are imported from an account export (personal chats and groups are counted and left alone).
+
+Channel names: an export carries no @username, so the lake name is, in order of preference, the name the
+user gives (`channel_name` for a single chat, `channel_map` {chat id: name} for an account export), else
+`channel_<chat id>`, stable across renames of the channel. The chat's display name becomes channel_title.
+
+Instants come from `date_unixtime` (`date` is the exporting machine's local clock). scraped_at is the time
+result.json was written, so importing the same export twice writes the same records and changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from medical_telegram import lake
+from medical_telegram.lake import MessageRecord, RecordError
+
+log = logging.getLogger(__name__)
+
+CHANNEL_TYPES = ("public_channel", "private_channel")
+NOT_INCLUDED_PREFIX = "(File not included"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class ExportError(ValueError):
+    """The export as a whole cannot be read; the message names the file and why."""
+
+
+@dataclasses.dataclass
+class ChannelImport:
+    channel_name: str
+    channel_title: str
+    messages_in: int = 0
+    imported: int = 0
+    service_skipped: int = 0
+    unsupported_skipped: int = 0
+    quarantined: int = 0
+    photos_copied: int = 0
+    photos_present: int = 0
+    photos_not_included: int = 0
+    photos_quarantined: int = 0
+
+
+@dataclasses.dataclass
+class ImportSummary:
+    export_file: str
+    channels: list[ChannelImport] = dataclasses.field(default_factory=list)
+    chats_skipped: int = 0
+
+    def total(self, field: str) -> int:
+        return sum(getattr(c, field) for c in self.channels)
+
+    def as_dict(self) -> dict:
+        fields = [f.name for f in dataclasses.fields(ChannelImport) if f.name not in ("channel_name",
+                                                                                      "channel_title")]
+        return {
+            "export_file": self.export_file,
+            "chats_skipped": self.chats_skipped,
+            "channels": {c.channel_name: {f: getattr(c, f) for f in fields} for c in self.channels},
+            **{f: self.total(f) for f in fields},
+        }
+
+
+def default_channel_name(chat_id: int) -> str:
+    return f"channel_{abs(chat_id)}"
+
+
+def flatten_text(text: Any) -> str:
+    """Plain text from an export's `text`: a string, or an array of strings and {type, text} objects."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, list):
+        parts = []
+        for part in text:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            else:
+                raise RecordError(f"text array holds a {type(part).__name__} without text")
+        return "".join(parts)
+    raise RecordError(f"text must be a string or an array, got {type(text).__name__}")
+
+
+def _instant(value: Any, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).isdigit():
+        raise RecordError(f"{field} must be a string of epoch seconds, got {value!r:.40}")
+    return lake.utc_iso(datetime.fromtimestamp(int(value), UTC))
+
+
+def _media_type(message: dict) -> str | None:
+    if "photo" in message:
+        return "photo"
+    if message.get("media_type"):
+        return str(message["media_type"])
+    if "file" in message:
+        return "document"
+    return None
+
+
+def _optional_int(message: dict, field: str) -> int | None:
+    value = message.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecordError(f"{field} must be an integer, got {value!r:.40}")
+    return value
+
+
+def message_record(message: dict, channel_name: str, channel_title: str, scraped_at: str) -> MessageRecord:
+    """The lake record of one export message (not its photo: see _copy_photo)."""
+    if not isinstance(message.get("id"), int) or isinstance(message.get("id"), bool):
+        raise RecordError(f"id must be an integer, got {message.get('id')!r:.40}")
+    if "date_unixtime" not in message:
+        raise RecordError("missing date_unixtime")
+    edit_date = _instant(message["edited_unixtime"], "edited_unixtime") if "edited_unixtime" in message else None
+    media_type = _media_type(message)
+    forwarded = message.get("forwarded_from") or message.get("saved_from")
+    record = MessageRecord(
+        channel_name=channel_name,
+        channel_title=channel_title,
+        message_id=message["id"],
+        message_date=_instant(message["date_unixtime"], "date_unixtime"),
+        message_text=flatten_text(message.get("text")),
+        edit_date=edit_date,
+        post_author=message.get("author"),
+        reply_to_message_id=_optional_int(message, "reply_to_message_id"),
+        forwarded_from=forwarded,
+        has_media=media_type is not None,
+        media_type=media_type,
+        scraped_at=scraped_at,
+        source="desktop_export",
+        raw=message,
+    )
+    # Run the lake contract's checks too (types of author, NUL characters, ...).
+    return MessageRecord.from_dict(record.to_dict())
+
+
+def _chats(export: dict) -> list[dict]:
+    if "messages" in export:
+        return [export]
+    chats = []
+    for key in ("chats", "left_chats"):
+        section = export.get(key) or {}
+        if not isinstance(section, dict) or not isinstance(section.get("list", []), list):
+            raise ExportError(f'"{key}" must be an object with a "list" array')
+        chats.extend(section.get("list", []))
+    if not chats and "chats" not in export:
+        raise ExportError('neither a chat export ("messages") nor an account export ("chats")')
+    return chats
+
+
+class ExportImporter:
+    def __init__(self, export_file: Path, lake_root: Path, channel_name: str | None = None,
+                 channel_map: dict[int, str] | None = None):
+        self.export_file = export_file
+        self.export_dir = export_file.parent
+        self.root = lake_root
+        self.channel_name = channel_name
+        self.channel_map = channel_map or {}
+        self.scraped_at = lake.utc_iso(datetime.fromtimestamp(export_file.stat().st_mtime, UTC))
+
+    def run(self) -> ImportSummary:
+        data = self.export_file.read_bytes()
+        try:
+            export = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            self._quarantine_file(data, f"not valid JSON ({exc})")
+        if not isinstance(export, dict):
+            self._quarantine_file(data, f"expected a JSON object, got {type(export).__name__}")
+        try:
+            chats = _chats(export)
+        except ExportError as exc:
+            self._quarantine_file(data, str(exc))
+        summary = ImportSummary(str(self.export_file))
+        single = "messages" in export
+        for chat in chats:
+            if not isinstance(chat, dict) or chat.get("type") not in CHANNEL_TYPES:
+                summary.chats_skipped += 1
+                continue
+            summary.channels.append(self._import_chat(chat, single))
+        return summary
+
+    def _quarantine_file(self, data: bytes, reason: str):
+        relpath = f"desktop_export/{self.export_file.parent.name}/{self.export_file.name}"
+        lake.quarantine(self.root, relpath, f"{self.export_file}: {reason}", data)
+        raise ExportError(f"{self.export_file}: {reason} (a copy is in the lake's quarantine/{relpath})")
+
+    def _name_for(self, chat: dict, single: bool) -> str:
+        chat_id = chat.get("id")
+        name = self.channel_map.get(chat_id) or (self.channel_name if single else None)
+        if name is None:
+            if not isinstance(chat_id, int):
+                raise ExportError(f'{self.export_file}: chat "{chat.get("name")}" has no numeric id; '
+                                  "give its channel name")
+            name = default_channel_name(chat_id)
+        name = name.lstrip("@").lower()
+        if not lake.CHANNEL_NAME_RE.match(name):
+            raise ExportError(f"channel name {name!r} is not a Telegram username ([a-z0-9_])")
+        return name
+
+    def _import_chat(self, chat: dict, single: bool) -> ChannelImport:
+        name = self._name_for(chat, single)
+        title = chat.get("name") or name
+        result = ChannelImport(name, title)
+        messages = chat.get("messages")
+        if not isinstance(messages, list):
+            raise ExportError(f'{self.export_file}: chat "{title}" has no "messages" array')
+        records, rejects = [], []
+        for index, message in enumerate(messages):
+            result.messages_in += 1
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "service":
+                result.service_skipped += 1
+                continue
+            if kind == "unsupported":
+                result.unsupported_skipped += 1
+                continue
+            try:
+                if kind != "message":
+                    raise RecordError(f"unknown message type {kind!r:.40}")
+                record = message_record(message, name, title, self.scraped_at)
+            except RecordError as exc:
+                message_id = message.get("id") if isinstance(message, dict) else None
+                log.warning("%s: message %d (id %s) quarantined: %s", self.export_file, index, message_id, exc)
+                rejects.append({"index": index, "reason": str(exc), "record": message})
+                continue
+            if record.media_type == "photo":
+                self._copy_photo(record, message.get("photo"), result)
+            records.append(record)
+        seen: set[int] = set()
+        unique = []
+        for record in records:
+            if record.message_id in seen:
+                rejects.append({"index": None, "reason": f"duplicate id {record.message_id} in the export",
+                                "record": record.raw})
+                continue
+            seen.add(record.message_id)
+            unique.append(record)
+        lake.write_messages(self.root, unique)
+        result.imported = len(unique)
+        result.quarantined = len(rejects)
+        if rejects:
+            lake.quarantine(
+                self.root, f"desktop_export/{name}/{self.export_file.parent.name}.rejected.json",
+                f"{self.export_file}: {len(rejects)} of {result.messages_in} messages rejected",
+                orjson.dumps(rejects, option=orjson.OPT_INDENT_2),
+            )
+        log.info(
+            "%s (@%s): %d messages in = %d imported + %d service + %d unsupported + %d quarantined; photos: "
+            "%d copied, %d already in the lake, %d not included in the export, %d quarantined",
+            title, name, result.messages_in, result.imported, result.service_skipped, result.unsupported_skipped,
+            result.quarantined, result.photos_copied, result.photos_present, result.photos_not_included,
+            result.photos_quarantined,
+        )
+        return result
+
+    def _copy_photo(self, record: MessageRecord, photo: Any, result: ChannelImport) -> None:
+        """Copy the message's photo into the lake; a missing or broken photo leaves the message without one."""
+        if not isinstance(photo, str) or photo.startswith(NOT_INCLUDED_PREFIX):
+            result.photos_not_included += 1
+            return
+        target = lake.image_file(self.root, record.channel_name, record.message_id)
+        relpath = lake.image_relpath(record.channel_name, record.message_id)
+        if target.exists():
+            record.image_path = relpath
+            result.photos_present += 1
+            return
+        source = (self.export_dir / photo).resolve()
+        where = f"{self.export_file}: message {record.message_id} photo {photo}"
+        if not source.is_relative_to(self.export_dir.resolve()) or not source.is_file():
+            reason = "points outside the export" if source.exists() else "is missing"
+            lake.quarantine(self.root, f"desktop_export/{record.channel_name}/{record.message_id}.photo",
+                            f"{where} {reason}")
+            log.warning("%s %s; the message is kept without it", where, reason)
+            result.photos_quarantined += 1
+            return
+        with source.open("rb") as handle:
+            is_jpeg = handle.read(3) == _JPEG_MAGIC
+        if not is_jpeg:
+            lake.quarantine(self.root, f"desktop_export/{record.channel_name}/{record.message_id}.photo",
+                            f"{where} is not a JPEG image", source.read_bytes())
+            log.warning("%s is not a JPEG image; the message is kept without it", where)
+            result.photos_quarantined += 1
+            return
+        tmp = target.with_name(f".{target.name}.tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
+        record.image_path = relpath
+        result.photos_copied += 1
+
+
+def find_export_file(path: Path) -> Path:
+    """Accept the export folder or its result.json."""
+    if path.is_dir():
+        path = path / "result.json"
+    if not path.is_file():
+        raise ExportError(f"{path}: no such export (expected a folder with result.json, or the file itself)")
+    return path
+
+
+def import_export(export_path: Path, lake_root: Path, channel_name: str | None = None,
+                  channel_map: dict[int, str] | None = None) -> ImportSummary:
+    """Import a Telegram Desktop export (folder or result.json) into the lake."""
+    return ExportImporter(find_export_file(Path(export_path)), Path(lake_root), channel_name, channel_map).run()
