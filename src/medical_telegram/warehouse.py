@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -107,7 +108,9 @@ class EmbeddedPostgres:
         """initdb refuses to run as root: run the server as pgserver's unprivileged user then."""
         if os.geteuid() != 0:
             return {}
-        from pgserver.utils import ensure_user_exists
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import; irrelevant here
+            warnings.simplefilter("ignore")
+            from pgserver.utils import ensure_user_exists
 
         entry = ensure_user_exists("pgserver")
         for path in (self.directory, self.pgdata, self.socket_dir):

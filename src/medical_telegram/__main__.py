@@ -1,0 +1,3 @@
+from medical_telegram.cli import main
+import sys
+sys.exit(main())

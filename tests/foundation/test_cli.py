@@ -1,0 +1,104 @@
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from medical_telegram import warehouse
+from medical_telegram.cli import main
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "medical_telegram", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_every_command_has_help():
+    for command in ("import-export", "load", "migrate", "warehouse", "demo"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and "usage: medtel" in result.stdout
+
+
+def test_demo_imports_and_loads_the_sample_then_a_rerun_changes_nothing(tmp_path, warehouse_dsn, monkeypatch,
+                                                                        capsys):
+    monkeypatch.setenv("DATA_LAKE_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WAREHOUSE_DSN", warehouse_dsn)
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE_DB", raising=False)
+    assert main(["demo"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["load"]["inserted"] == 100 and first["load"]["quarantined"] == 0
+    assert first["lake_inventory"]["channels"] == {"lobelia4cosmetics": {"messages": 100, "images": 122}}
+    assert main(["demo"]) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert second["load"]["rows_in"] == 0 and second["load"]["files_skipped"] == first["load"]["files"]
+    with psycopg.connect(warehouse_dsn) as conn:
+        views, image = conn.execute(
+            "select views, image_path from raw.telegram_messages where message_id = 22946").fetchone()
+    assert (views, image) == (167, "raw/images/lobelia4cosmetics/22946.jpg")
+
+
+def test_broken_export_is_one_line_error_and_exit_1(tmp_path):
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "result.json").write_text("{ not json")
+    result = run_cli("import-export", str(tmp_path / "export"),
+                     env={"DATA_LAKE_DIR": str(tmp_path / "lake"), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("medtel import-export: error:")
+    assert "not valid JSON" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_warehouse_is_a_clear_error_without_password(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("migrate", env={"WAREHOUSE_DSN": f"postgresql://analyst:s3cret@127.0.0.1:{port}/x",
+                                     "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert "cannot reach the warehouse at postgresql://analyst:***@127.0.0.1" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("postgres://wh:p%40ss@db.example:5433/warehouse", "postgresql://wh:p%40ss@db.example:5433/warehouse"),
+        ('{"conn_type": "postgres", "host": "db", "login": "wh", "password": "p@ss", "port": 5433,'
+         ' "schema": "warehouse"}', "postgresql://wh:p%40ss@db:5433/warehouse"),
+    ],
+)
+def test_airflow_connection_becomes_a_dsn(value, expected):
+    assert warehouse.dsn_from_airflow_conn(value) == expected
+
+
+def test_airflow_connection_wins_over_warehouse_dsn(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DB", "postgres://a@h1:1/d1")
+    monkeypatch.setenv("WAREHOUSE_DSN", "postgresql://b@h2:2/d2")
+    assert warehouse.warehouse_dsn() == "postgresql://a@h1:1/d1"
+
+
+def test_embedded_warehouse_starts_when_nothing_is_configured_and_is_reused(tmp_path, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE_DB", raising=False)
+    monkeypatch.delenv("WAREHOUSE_DSN", raising=False)
+    monkeypatch.setenv("WAREHOUSE_EMBEDDED_DIR", str(tmp_path / "wh"))
+    monkeypatch.setenv("WAREHOUSE_EMBEDDED_PORT", str(port))
+    embedded = warehouse.EmbeddedPostgres()
+    try:
+        dsn = warehouse.warehouse_dsn()
+        assert dsn == f"postgresql://postgres@127.0.0.1:{port}/warehouse"
+        with psycopg.connect(dsn) as conn:
+            conn.execute("create table kept (x int)")
+        embedded.stop()
+        assert not embedded.is_running()
+        assert warehouse.warehouse_dsn() == dsn  # started again on the same data
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("select to_regclass('kept')").fetchone()[0] == "kept"
+    finally:
+        embedded.stop()
