@@ -79,3 +79,46 @@ def lake_root(tmp_path) -> Path:
     root = tmp_path / "lake"
     root.mkdir()
     return root
+
+
+# Detections for a few of the sample's photos, as yolov8n (COCO classes) reports such product shots: bottles and
+# jars, and nothing on a tin and a gift box. (channel, message_id, model, index, class, class_id, confidence, box)
+SAMPLE_DETECTIONS = [
+    ("lobelia4cosmetics", 22946, "yolov8n", 0, "bottle", 39, 0.81, (70, 40, 420, 610), (480, 640)),
+    ("lobelia4cosmetics", 22934, "yolov8n", 0, "bottle", 39, 0.90, (200, 30, 460, 610), (640, 640)),
+    ("lobelia4cosmetics", 22926, "yolov8n", 0, "bottle", 39, 0.46, (20, 25, 305, 300), (320, 320)),
+    ("lobelia4cosmetics", 22872, "yolov8n", 0, "bottle", 39, 0.88, (40, 20, 235, 610), (480, 640)),
+    ("lobelia4cosmetics", 22872, "yolov8n", 1, "bottle", 39, 0.86, (245, 25, 450, 615), (480, 640)),
+    ("lobelia4cosmetics", 22855, "yolov8n", 0, "bottle", 39, 0.84, (110, 60, 400, 600), (480, 640)),
+    ("lobelia4cosmetics", 22866, "yolov8n", 0, "book", 73, 0.38, (30, 40, 610, 500), (640, 521)),
+    ("lobelia4cosmetics", 22919, "yolov8n", 0, None, None, None, None, (640, 483)),
+    ("lobelia4cosmetics", 22899, "yolov8n", 0, None, None, None, None, (320, 244)),
+]
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse_dsn(make_database) -> str:
+    """A warehouse built from the bundled sample: migrated, sample/lake loaded, SAMPLE_DETECTIONS in
+    raw.image_detections, then `dbt build` (staging, marts and every dbt test). Shared by the session: read it,
+    do not write to it (build your own with make_database for tests that change data)."""
+    from medical_telegram.dbt_runner import run_dbt
+    from medical_telegram.loader import load_messages
+
+    dsn = make_database("mtw_sample")
+    with psycopg.connect(dsn) as conn:
+        migrate(conn)
+        load_messages(conn, SAMPLE_DIR / "lake")
+        with conn.cursor() as cur:
+            cur.executemany(
+                """insert into raw.image_detections (channel_name, message_id, model_name, detection_index,
+                       image_path, weights_hash, detected_class, class_id, confidence, x_min, y_min, x_max, y_max,
+                       image_width, image_height, detected_at, lake_file)
+                   values (%s, %s, %s, %s, %s, 'sample', %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                           '2026-01-18T14:00:00+00:00', 'enriched/detections/sample.json')""",
+                [(channel, message_id, model, index, f"raw/images/{channel}/{message_id}.jpg", cls, class_id,
+                  confidence, *(box or (None,) * 4), *size)
+                 for channel, message_id, model, index, cls, class_id, confidence, box, size in SAMPLE_DETECTIONS],
+            )
+        conn.commit()
+    run_dbt(["build"], dsn)
+    return dsn

@@ -1,0 +1,22 @@
+{#- Generic tests written here because dbt packages (dbt_utils) cannot be installed from this network. -#}
+
+{#- No value below zero (null is allowed: Telegram exports carry no view counts). -#}
+{% test not_negative(model, column_name) %}
+    select {{ column_name }} from {{ model }} where {{ column_name }} < 0
+{% endtest %}
+
+{#- One value of the column per group, e.g. one image_category per photo. -#}
+{% test single_value_per_group(model, column_name, group_by) %}
+    select {{ group_by | join(', ') }}
+    from {{ model }}
+    group by {{ group_by | join(', ') }}
+    having count(distinct {{ column_name }}) > 1
+{% endtest %}
+
+{#- No two rows share the combination of columns. -#}
+{% test unique_combination(model, combination) %}
+    select {{ combination | join(', ') }}
+    from {{ model }}
+    group by {{ combination | join(', ') }}
+    having count(*) > 1
+{% endtest %}
