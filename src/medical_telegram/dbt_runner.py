@@ -75,6 +75,7 @@ def run_dbt(
     if dsn is not None:
         full_env.update(dbt_env(dsn))
     full_env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    full_env.setdefault("DBT_USE_COLORS", "false")
     command = [str(executable), *args, "--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR)]
     log.info("running dbt %s", " ".join(args))
     lines: list[str] = []
