@@ -30,7 +30,6 @@ _COPY_COLUMNS = (*(f for f in lake.RECORD_FIELDS if f != "raw"), "raw", "lake_fi
 # Fields whose change makes a re-scraped message count as updated; raw follows them.
 _TRACKED = ("channel_title", "message_text", "views", "forwards", "replies", "edit_date", "post_author",
             "has_media", "media_type", "image_path", "forwarded_from")
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 def _new_value(column: str) -> str:
@@ -117,25 +116,10 @@ def message_files(root: Path) -> list[Path]:
     return sorted((root / lake.MESSAGES_DIR).glob("*/*.json"))
 
 
-def _copy_field(value) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    return str(value)
-
-
-def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[str]:
+def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[tuple]:
     fields = [f for f in lake.RECORD_FIELDS if f != "raw"]
-    tail = "\t" + _copy_field(lake_file) + "\n"
     for record in records:
-        values = [_copy_field(getattr(record, f)) for f in fields]
-        values.append(orjson.dumps(record.raw).decode().translate(_COPY_ESCAPES))
-        yield "\t".join(values) + tail
+        yield (*(getattr(record, f) for f in fields), orjson.dumps(record.raw).decode(), lake_file)
 
 
 def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict]]:
@@ -188,6 +172,9 @@ class MessageLoader:
                 "select file_path, checksum from raw.load_log where target = %s", (TARGET,)
             )
         }
+        # Each file gets a transaction of its own, so none may be open around them (it would turn them
+        # into savepoints of one long transaction).
+        conn.commit()
 
     def load_file(self, path: Path) -> FileResult:
         relpath = path.relative_to(self.root).as_posix()
@@ -202,8 +189,11 @@ class MessageLoader:
             reason = f"{relpath}: {exc}"
             log.error("file quarantined: %s", reason)
             lake.quarantine(self.root, relpath, reason, data)
-            self._log(FileResult(relpath, "quarantined", reason=str(exc)), checksum, started)
-            return FileResult(relpath, "quarantined", reason=str(exc))
+            result = FileResult(relpath, "quarantined", reason=str(exc))
+            with self.conn.transaction():
+                self._log(result, checksum, started)
+            self.done.add((relpath, checksum))
+            return result
         result = FileResult(relpath, "loaded", rows_in=len(good) + len(rejects), quarantined=len(rejects))
         if rejects:
             result.reason = "; ".join(sorted({r["reason"] for r in rejects}))[:1000]
@@ -212,15 +202,10 @@ class MessageLoader:
                             f"{relpath}: {len(rejects)} of {result.rows_in} records rejected", body)
         with self.conn.transaction():
             if good:
-                with self.conn.cursor().copy(f"copy pg_temp.load_messages ({', '.join(_COPY_COLUMNS)}) from stdin") as copy:
-                    chunk = []
-                    for line in _copy_rows(good, relpath):
-                        chunk.append(line)
-                        if len(chunk) >= 2000:
-                            copy.write("".join(chunk))
-                            chunk.clear()
-                    if chunk:
-                        copy.write("".join(chunk))
+                copy_sql = f"copy pg_temp.load_messages ({', '.join(_COPY_COLUMNS)}) from stdin"
+                with self.conn.cursor().copy(copy_sql) as copy:
+                    for row in _copy_rows(good, relpath):
+                        copy.write_row(row)
                 inserted, updated = self.conn.execute(_UPSERT).fetchone()
                 result.inserted, result.updated = inserted, updated
                 result.unchanged = len(good) - inserted - updated

@@ -168,21 +168,24 @@ def test_unreadable_file_is_quarantined_whole_and_others_still_load(db, lake_roo
     assert load_messages(db, lake_root).count("skipped") == 2
 
 
-def test_a_failing_file_leaves_nothing_half_loaded(db, lake_root, monkeypatch):
-    write_file(lake_root, [record(1), record(2)])
+def test_a_failing_file_leaves_nothing_half_loaded_and_earlier_files_stay(db, lake_root, monkeypatch):
+    write_file(lake_root, [record(1), record(2)], name="a_channel")
+    write_file(lake_root, [record(3), record(4)], name="b_channel")
     from medical_telegram import loader
 
     original = loader._copy_rows
-    monkeypatch.setattr(loader, "_copy_rows", lambda records, f: (yield from _fail_after_one(original, records, f)))
+
+    def fail_in_second_file(records, lake_file):
+        for number, row in enumerate(original(records, lake_file)):
+            if "b_channel" in lake_file and number == 1:
+                raise RuntimeError("disk gone")
+            yield row
+
+    monkeypatch.setattr(loader, "_copy_rows", fail_in_second_file)
     with pytest.raises(RuntimeError, match="disk gone"):
         load_messages(db, lake_root)
     db.rollback()
-    assert db.execute("select count(*) from raw.telegram_messages").fetchone()[0] == 0
-    assert db.execute("select count(*) from raw.load_log").fetchone()[0] == 0
-
-
-def _fail_after_one(original, records, lake_file):
-    for number, line in enumerate(original(records, lake_file)):
-        if number == 1:
-            raise RuntimeError("disk gone")
-        yield line
+    # a_channel's file committed in its own transaction; nothing of b_channel's file is there.
+    assert [r[0] for r in rows(db)] == [1, 2]
+    assert db.execute("select file_path from raw.load_log").fetchall() == [
+        ("raw/telegram_messages/2026-01-18/a_channel.json",)]
