@@ -71,21 +71,31 @@ class MessageRecord:
         """Validate a lake record; raise RecordError naming the first bad field."""
         if not isinstance(data, Mapping):
             raise RecordError(f"record is a {type(data).__name__}, not an object")
-        missing = [f for f in REQUIRED_FIELDS if data.get(f) in (None, "")]
-        if missing:
-            raise RecordError(f"missing required field(s): {', '.join(missing)}")
-        unknown = set(data) - set(RECORD_FIELDS)
+        unknown = data.keys() - _FIELD_SET
         if unknown:
             raise RecordError(f"unknown field(s): {', '.join(sorted(unknown))}")
         values = {}
         for name, check in _CHECKS.items():
-            if name in data:
-                values[name] = check(name, data[name])
+            value = data.get(name)
+            if value is None:
+                if name in _REQUIRED_SET:
+                    missing = [f for f in REQUIRED_FIELDS if data.get(f) in (None, "")]
+                    raise RecordError(f"missing required field(s): {', '.join(missing)}")
+                if name in _NOT_NULL:
+                    check(name, value)  # raises, naming the field
+                continue  # the field's default: None, or "" for message_text
+            values[name] = check(name, value)
+        for name in REQUIRED_FIELDS:
+            if values[name] == "":
+                raise RecordError(f"missing required field(s): {name}")
         return cls(**values)
 
 
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(MessageRecord))
 REQUIRED_FIELDS = ("channel_name", "message_id", "message_date", "scraped_at", "source")
+_FIELD_SET = frozenset(RECORD_FIELDS)
+_REQUIRED_SET = frozenset(REQUIRED_FIELDS)
+_NOT_NULL = frozenset({"has_media", "raw"})
 # Fields a later record may not know (a Desktop export has no views, forwards or replies): an unknown value
 # never overwrites a known one, in the lake or in the warehouse.
 KEEP_WHEN_MISSING = frozenset({"channel_title", "views", "forwards", "replies", "edit_date", "post_author",
