@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def make_world_writable(root: Path) -> None:
     """Let a container's non-root user write into a copied lake."""
     for path in [root, *root.rglob("*")]:
         path.chmod(0o777 if path.is_dir() else 0o666)
+
+
+def readable_copy(source: Path, target: Path) -> Path:
+    """Copy a folder so that any uid can read it: the images run as a non-root user, and files in a
+    checkout (or a user's export) may be readable by their owner only."""
+    shutil.copytree(source, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
 
 
 def read_lake_messages(root: Path) -> dict[tuple[str, int], dict]:

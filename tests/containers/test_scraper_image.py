@@ -11,7 +11,7 @@ import pytest
 from medical_telegram.export_importer import import_export
 from medical_telegram.lake import MessageRecord
 
-from .support import SAMPLE, docker_run, last_json_line, read_lake_messages
+from .support import SAMPLE, docker_run, last_json_line, read_lake_messages, readable_copy
 
 pytestmark = pytest.mark.docker
 
@@ -19,8 +19,9 @@ EXPORT = SAMPLE / "desktop_export"
 
 
 def test_import_export_in_the_container_fills_the_mounted_lake(scraper_image, shared_lake, tmp_path):
+    export = readable_copy(EXPORT, tmp_path / "export")
     result = docker_run(scraper_image, ["import-export", "/export", "--lake", "/data"],
-                        mounts={shared_lake: "/data", EXPORT: "/export"}, read_only=(EXPORT,),
+                        mounts={shared_lake: "/data", export: "/export"}, read_only=(export,),
                         entrypoint="telegram-scraper")
     assert result.returncode == 0, result.stderr[-2000:]
     summary = last_json_line(result.stdout)
@@ -28,7 +29,7 @@ def test_import_export_in_the_container_fills_the_mounted_lake(scraper_image, sh
 
     in_container = read_lake_messages(shared_lake)
     host_lake = tmp_path / "host-lake"
-    import_export(EXPORT, host_lake)
+    import_export(export, host_lake)
     on_host = read_lake_messages(host_lake)
 
     assert len(in_container) == len(on_host) == 100
