@@ -1,0 +1,285 @@
+"""Detections files in the lake -> raw.image_detections.
+
+The detector writes enriched/detections/<model>/<YYYY-MM-DD>/<run>.json: a JSON array with one record per
+detection, plus one record (detection_index 0, detected_class null) per image in which nothing was found.
+Each file loads in one transaction: its valid records are COPYed into a temporary table and upserted on
+(channel_name, message_id, model_name, detection_index), and a raw.load_log row (target 'image_detections')
+records the file's checksum and counts. A file already loaded with the same checksum is skipped, so
+re-running changes nothing. Bad records (and files that cannot be parsed) are quarantined with the reason;
+the file's valid records still load, and rows_in = inserted + updated + unchanged + quarantined.
+
+When an image is detected again by the same model (a newer detected_at), its rows are replaced: rows of a
+detection_index the new result no longer has are deleted, so an image never mixes two runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+
+from medical_telegram import lake
+from medical_telegram.lake import RecordError, _channel, _image_path, _instant, _int, _text
+from medical_telegram.loader import _LOG_ROW, FileResult, LoadSummary
+
+log = logging.getLogger(__name__)
+
+TARGET = "image_detections"
+KEY = ("channel_name", "message_id", "model_name", "detection_index")
+COLUMNS = (*KEY, "image_path", "weights_hash", "detected_class", "class_id", "confidence",
+           "x_min", "y_min", "x_max", "y_max", "image_width", "image_height", "detected_at")
+_COPY_COLUMNS = (*COLUMNS, "lake_file")
+_VALUES = tuple(c for c in COLUMNS if c not in KEY)
+_BOX = ("x_min", "y_min", "x_max", "y_max")
+_MAX_INT32 = 2**31 - 1
+
+
+def _number(name: str, value: Any, *, low: float | None = None, high: float | None = None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RecordError(f"{name} must be a finite number, got {value!r:.40}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise RecordError(f"{name} out of range: {value}")
+    return float(value)
+
+
+def _int32(name: str, value: Any, minimum: int = 0) -> int | None:
+    value = _int(name, value, minimum=minimum)
+    if value is not None and value > _MAX_INT32:
+        raise RecordError(f"{name} out of range: {value}")
+    return value
+
+
+def _required_text(name: str, value: Any) -> str:
+    text = _text(name, value)
+    if not text:
+        raise RecordError(f"missing required field: {name}")
+    return text
+
+
+_CHECKS = {
+    "channel_name": _channel,
+    "message_id": lambda n, v: _int(n, v, minimum=1),
+    "model_name": _required_text,
+    "detection_index": _int32,
+    "image_path": lambda n, v: _image_path(n, _required_text(n, v)),
+    "weights_hash": _text,
+    "detected_class": _text,
+    "class_id": _int32,
+    "confidence": lambda n, v: _number(n, v, low=0.0, high=1.0),
+    "x_min": lambda n, v: _number(n, v, low=0.0),
+    "y_min": lambda n, v: _number(n, v, low=0.0),
+    "x_max": lambda n, v: _number(n, v, low=0.0),
+    "y_max": lambda n, v: _number(n, v, low=0.0),
+    "image_width": lambda n, v: _int32(n, v, minimum=1),
+    "image_height": lambda n, v: _int32(n, v, minimum=1),
+    "detected_at": _instant,
+}
+_REQUIRED = ("channel_name", "message_id", "model_name", "detection_index", "image_path", "detected_at")
+
+
+def check_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate one detection record; raise RecordError naming the first bad field."""
+    if not isinstance(data, Mapping):
+        raise RecordError(f"record is a {type(data).__name__}, not an object")
+    missing = [f for f in _REQUIRED if data.get(f) in (None, "")]
+    if missing:
+        raise RecordError(f"missing required field(s): {', '.join(missing)}")
+    unknown = set(data) - set(COLUMNS)
+    if unknown:
+        raise RecordError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    record = {name: check(name, data.get(name)) for name, check in _CHECKS.items()}
+    if record["detected_class"] is None:
+        if record["detection_index"] != 0 or any(record[c] is not None for c in (*_BOX, "confidence")):
+            raise RecordError("a record without detected_class must be the image's only one (detection_index 0,"
+                              " no box, no confidence)")
+    elif any(record[c] is None for c in (*_BOX, "confidence")):
+        raise RecordError("a detection needs a confidence and all four box coordinates")
+    elif record["x_min"] > record["x_max"] or record["y_min"] > record["y_max"]:
+        raise RecordError("box has x_min > x_max or y_min > y_max")
+    return record
+
+
+def validate(data: bytes, relpath: str) -> tuple[list[dict], list[dict]]:
+    """Split a detections file's records into valid ones and rejects (each with its reason).
+
+    Raises RecordError when the file as a whole cannot be read.
+    """
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RecordError(f"not valid JSON ({exc})") from None
+    if not isinstance(items, list):
+        raise RecordError(f"expected a JSON array of detection records, got {type(items).__name__}")
+    good: list[dict] = []
+    rejects: list[dict] = []
+    seen: dict[tuple, int] = {}
+    for index, item in enumerate(items):
+        try:
+            record = check_record(item)
+        except RecordError as exc:
+            rejects.append({"index": index, "reason": str(exc), "record": item})
+            continue
+        key = tuple(record[k] for k in KEY)
+        if key in seen:
+            rejects.append({"index": index, "record": item,
+                            "reason": f"duplicate key {key} in this file (first at index {seen[key]})"})
+            continue
+        seen[key] = index
+        good.append(record)
+    # An image with no detection has exactly one row: a null record beside real detections is a contradiction.
+    images_with_detections = {(r["channel_name"], r["message_id"], r["model_name"])
+                              for r in good if r["detected_class"] is not None}
+    for position in reversed(range(len(good))):
+        r = good[position]
+        if r["detected_class"] is None and (r["channel_name"], r["message_id"], r["model_name"]) in \
+                images_with_detections:
+            index = seen[tuple(r[k] for k in KEY)]
+            rejects.append({"index": index, "record": items[index],
+                            "reason": "a 'no detection' record for an image that has detections"})
+            del good[position]
+    for reject in rejects:
+        log.warning("%s: record %d quarantined: %s", relpath, reject["index"], reject["reason"])
+    return good, rejects
+
+
+# A result older than the one already loaded for the same image is not applied (it counts as unchanged).
+_DROP_OLDER = """
+delete from pg_temp.load_detections s
+using raw.image_detections t
+where t.channel_name = s.channel_name and t.message_id = s.message_id and t.model_name = s.model_name
+  and t.detected_at > s.detected_at
+"""
+
+# Rows of a detection_index the newer result no longer has.
+_DELETE_STALE = """
+delete from raw.image_detections t
+using (
+    select channel_name, message_id, model_name, max(detection_index) as last_index, max(detected_at) as at
+    from pg_temp.load_detections group by 1, 2, 3
+) s
+where t.channel_name = s.channel_name and t.message_id = s.message_id and t.model_name = s.model_name
+  and t.detection_index > s.last_index and t.detected_at <= s.at
+"""
+
+_UPSERT = f"""
+with upserted as (
+    insert into raw.image_detections as t ({", ".join(_COPY_COLUMNS)})
+    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_detections
+    on conflict ({", ".join(KEY)}) do update set
+        {", ".join(f"{c} = excluded.{c}" for c in _VALUES)}, lake_file = excluded.lake_file, loaded_at = now()
+    where excluded.detected_at >= t.detected_at
+      and ({", ".join(f"t.{c}" for c in _VALUES)}) is distinct from ({", ".join(f"excluded.{c}" for c in _VALUES)})
+    returning (xmax = 0) as inserted
+)
+select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
+"""
+
+
+def detection_files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / lake.DETECTIONS_DIR).glob("*/*/*.json") if not p.name.startswith("."))
+
+
+def _copy_rows(records: Iterable[dict], lake_file: str) -> Iterable[tuple]:
+    for record in records:
+        yield (*(record[c] for c in COLUMNS), lake_file)
+
+
+class DetectionLoader:
+    def __init__(self, conn: psycopg.Connection, root: Path):
+        self.conn = conn
+        self.root = root
+        conn.execute(
+            "create temp table if not exists load_detections"
+            " (like raw.image_detections including defaults) on commit delete rows"
+        )
+        conn.commit()
+        self.done = {
+            (path, checksum)
+            for path, checksum in conn.execute(
+                "select file_path, checksum from raw.load_log where target = %s", (TARGET,)
+            )
+        }
+        conn.commit()  # each file gets a transaction of its own: none may be open around them
+
+    def load_file(self, path: Path) -> FileResult:
+        relpath = path.relative_to(self.root).as_posix()
+        started = datetime.now(UTC)
+        data = path.read_bytes()
+        checksum = hashlib.sha256(data).hexdigest()
+        if (relpath, checksum) in self.done:
+            return FileResult(relpath, "skipped")
+        try:
+            good, rejects = validate(data, relpath)
+        except RecordError as exc:
+            log.error("file quarantined: %s: %s", relpath, exc)
+            lake.quarantine(self.root, relpath, f"{relpath}: {exc}", data)
+            result = FileResult(relpath, "quarantined", reason=str(exc))
+            with self.conn.transaction():
+                self._log(result, checksum, started)
+            self.done.add((relpath, checksum))
+            return result
+        result = FileResult(relpath, "loaded", rows_in=len(good) + len(rejects), quarantined=len(rejects))
+        if rejects:
+            result.reason = "; ".join(sorted({r["reason"] for r in rejects}))[:1000]
+            body = orjson.dumps(rejects, option=orjson.OPT_INDENT_2)
+            lake.quarantine(self.root, f"{relpath}.rejected.json",
+                            f"{relpath}: {len(rejects)} of {result.rows_in} records rejected", body)
+        with self.conn.transaction():
+            if good:
+                columns = ", ".join(_COPY_COLUMNS)
+                with self.conn.cursor().copy(f"copy pg_temp.load_detections ({columns}) from stdin") as copy:
+                    for row in _copy_rows(good, relpath):
+                        copy.write_row(row)
+                self.conn.execute(_DROP_OLDER)
+                self.conn.execute(_DELETE_STALE)
+                inserted, updated = self.conn.execute(_UPSERT).fetchone()
+                result.inserted, result.updated = inserted, updated
+                result.unchanged = len(good) - inserted - updated
+            self._log(result, checksum, started)
+        self.done.add((relpath, checksum))
+        return result
+
+    def _log(self, result: FileResult, checksum: str, started: datetime) -> None:
+        self.conn.execute(
+            _LOG_ROW,
+            (TARGET, result.path, checksum, result.status, result.rows_in, result.inserted, result.updated,
+             result.unchanged, result.quarantined, result.reason, started),
+        )
+
+
+def load_detections(
+    conn: psycopg.Connection,
+    root: Path | None = None,
+    paths: Iterable[Path] | None = None,
+    progress: Callable[[int, int, FileResult], None] | None = None,
+) -> LoadSummary:
+    """Load the lake's detections files (or the given ones) into raw.image_detections."""
+    root = (root or lake.lake_dir()).resolve()
+    files = sorted(paths) if paths is not None else detection_files(root)
+    loader = DetectionLoader(conn, root)
+    summary = LoadSummary()
+    began = time.monotonic()
+    for number, path in enumerate(files, 1):
+        result = loader.load_file(path.resolve())
+        summary.files.append(result)
+        if progress:
+            progress(number, len(files), result)
+    conn.commit()
+    summary.seconds = time.monotonic() - began
+    log.info(
+        "raw.image_detections: %(files)d files (%(files_loaded)d loaded, %(files_skipped)d unchanged and skipped,"
+        " %(files_quarantined)d with quarantined data); %(rows_in)d records in = %(inserted)d inserted +"
+        " %(updated)d updated + %(unchanged)d unchanged + %(quarantined)d quarantined, in %(seconds).1f s",
+        summary.as_dict(),
+    )
+    return summary
