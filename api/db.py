@@ -1,0 +1,59 @@
+"""The connection pool: opened with the app, never blocking its start when the warehouse is down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def _configure(conn: AsyncConnection) -> None:
+    # Belt and braces beside the read-only role: this session cannot write even with a wider role.
+    await conn.set_autocommit(True)
+    await conn.execute("set default_transaction_read_only = on")
+
+
+def make_pool(settings: Settings) -> AsyncConnectionPool:
+    return AsyncConnectionPool(
+        settings.dsn(),
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        timeout=settings.pool_timeout_s,
+        # Keep retrying in the background: the API comes back by itself when the warehouse does.
+        reconnect_timeout=0,
+        kwargs={
+            "row_factory": dict_row,
+            "connect_timeout": settings.connect_timeout_s,
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "application_name": "medical-telegram-api",
+        },
+        configure=_configure,
+        check=AsyncConnectionPool.check_connection,
+        open=False,
+        name="warehouse",
+    )
+
+
+class Warehouse:
+    """Runs one query on a pooled connection. A connection is taken only when a handler queries, so input
+    is validated (422) before the warehouse is needed (503)."""
+
+    def __init__(self, pool: AsyncConnectionPool):
+        self.pool = pool
+
+    async def fetch_all(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall()
+
+    async def fetch_one(self, query: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        rows = await self.fetch_all(query, params)
+        return rows[0] if rows else None

@@ -1,0 +1,1 @@
+"""The SQL of each resource, in one place per resource. Parameterised only: values never enter the text."""

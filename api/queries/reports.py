@@ -1,0 +1,45 @@
+"""Reports: the most mentioned products, and visual content per channel."""
+
+# Without filters the answer is pre-aggregated by dbt (api.api_top_products): one index scan.
+TOP_PRODUCTS_ALL = """
+select product_name, product_category, mention_count, channel_count, channels,
+       median_price_birr::float8 as median_price_birr, latest_price_birr::float8 as latest_price_birr,
+       last_mentioned_at
+from api.api_top_products
+order by mention_count desc, product_name
+limit %(limit)s
+"""
+
+# With filters it is aggregated from the narrow, indexed mention table. The WHERE clause is built only from
+# the fixed fragments below; values go in as parameters.
+TOP_PRODUCTS_FILTERED = """
+select product_name,
+       min(product_category) as product_category,
+       count(distinct message_key) as mention_count,
+       count(distinct channel_name) as channel_count,
+       array_agg(distinct channel_name order by channel_name) as channels,
+       percentile_cont(0.5) within group (order by price_birr)::float8 as median_price_birr,
+       ((array_agg(price_birr order by posted_at desc, message_id desc)
+           filter (where price_birr is not null))[1])::float8 as latest_price_birr,
+       max(posted_at) as last_mentioned_at
+from api.api_product_mentions
+where {where}
+group by product_key, product_name
+order by mention_count desc, product_name
+limit %(limit)s
+"""
+
+FILTERS = {
+    "channel": "channel_name = %(channel)s",
+    "since": "date_key >= %(since)s",
+    "until": "date_key <= %(until)s",
+}
+
+VISUAL_CONTENT = """
+select channel_name, total_posts, image_posts, image_share::float8 as image_share,
+       avg_views_with_image::float8 as avg_views_with_image,
+       avg_views_without_image::float8 as avg_views_without_image,
+       categories
+from api.api_visual_content
+order by channel_name
+"""

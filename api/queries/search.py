@@ -1,0 +1,23 @@
+"""Full-text search over message text (GIN index on a stored tsvector, 'simple' configuration)."""
+
+# The 'simple' configuration neither stems nor drops stop words, so it treats English and Amharic
+# alike; prefix matching (word:*) stands in for the stemming Amharic lacks. The tsquery text is built
+# by api.routes.search from word characters only, and passed as a parameter.
+SEARCH = """
+with hits as (
+    select message_key, channel_name, message_id, posted_at, view_count, message_text,
+           ts_rank(document, query) as rank
+    from api.api_message_search, to_tsquery('simple', %(tsquery)s) as query
+    where document @@ query {channel_filter}
+    order by rank desc, posted_at desc, message_key
+    limit %(limit)s offset %(offset)s
+)
+select channel_name, message_id, posted_at, view_count, rank::float8 as rank,
+       ts_headline('simple', message_text, to_tsquery('simple', %(tsquery)s),
+                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2, '
+                   'FragmentDelimiter=" … "') as snippet
+from hits
+order by rank desc, posted_at desc, message_key
+"""
+
+CHANNEL_FILTER = "and channel_name = %(channel)s"

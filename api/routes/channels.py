@@ -1,0 +1,43 @@
+"""GET /api/channels and GET /api/channels/{channel_name}/activity."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import WarehouseDep
+from api.queries import channels as sql
+from api.routes.params import ChannelName, Since, Until, channel_key, check_range
+from api.schemas import UNAVAILABLE, ActivityPeriod, Channel, ChannelActivity, ChannelList, Problem
+
+router = APIRouter(prefix="/channels", tags=["channels"], responses=UNAVAILABLE)
+
+
+@router.get("", response_model=ChannelList)
+async def read_channels(db: WarehouseDep) -> ChannelList:
+    return ChannelList(items=[Channel(**row) for row in await db.fetch_all(sql.LIST)])
+
+
+@router.get(
+    "/{channel_name}/activity",
+    response_model=ChannelActivity,
+    responses={404: {"model": Problem, "description": "no such channel"}},
+)
+async def read_channel_activity(
+    db: WarehouseDep,
+    channel_name: ChannelName,
+    granularity: Annotated[Literal["day", "week"], Query(description="one row per day or per ISO week")] = "day",
+    since: Since = None,
+    until: Until = None,
+) -> ChannelActivity:
+    check_range(since, until)
+    name = channel_key(channel_name)
+    bounds = await db.fetch_one(sql.BOUNDS, {"channel": name})
+    if bounds is None:
+        raise HTTPException(status_code=404, detail=f"unknown channel: {name!r}; GET /api/channels lists them")
+    periods: list[ActivityPeriod] = []
+    start = max(filter(None, (since, bounds["first_post_date"])), default=None)
+    stop = min(filter(None, (until, bounds["last_post_date"])), default=None)
+    if start and stop and start <= stop:
+        params = {"channel": name, "unit": granularity, "start": start, "stop": stop}
+        periods = [ActivityPeriod(**row) for row in await db.fetch_all(sql.ACTIVITY, params)]
+    return ChannelActivity(channel_name=name, granularity=granularity, since=since, until=until, periods=periods)

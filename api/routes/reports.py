@@ -1,0 +1,40 @@
+"""GET /api/reports/top-products and GET /api/reports/visual-content."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import WarehouseDep
+from api.queries import reports as sql
+from api.routes.params import ChannelFilter, Since, Until, channel_key, check_range, date_key
+from api.schemas import UNAVAILABLE, ChannelVisualContent, ProductStats, TopProducts, VisualContent
+
+router = APIRouter(prefix="/reports", tags=["reports"], responses=UNAVAILABLE)
+
+
+@router.get("/top-products", response_model=TopProducts)
+async def read_top_products(
+    db: WarehouseDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="how many products (1..100)")] = 10,
+    channel: ChannelFilter = None,
+    since: Since = None,
+    until: Until = None,
+) -> TopProducts:
+    check_range(since, until)
+    channel = channel_key(channel) if channel else None
+    params = {
+        "limit": limit,
+        "channel": channel,
+        "since": date_key(since) if since else None,
+        "until": date_key(until) if until else None,
+    }
+    used = [fragment for name, fragment in sql.FILTERS.items() if params[name] is not None]
+    query = sql.TOP_PRODUCTS_FILTERED.format(where=" and ".join(used)) if used else sql.TOP_PRODUCTS_ALL
+    items = [ProductStats(**row) for row in await db.fetch_all(query, params)]
+    return TopProducts(items=items, limit=limit, channel=channel, since=since, until=until)
+
+
+@router.get("/visual-content", response_model=VisualContent)
+async def read_visual_content(db: WarehouseDep) -> VisualContent:
+    rows = await db.fetch_all(sql.VISUAL_CONTENT)
+    return VisualContent(items=[ChannelVisualContent(**row) for row in rows])

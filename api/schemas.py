@@ -1,0 +1,106 @@
+"""Response models, named for what they expose."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    warehouse: Literal["reachable"]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+UNAVAILABLE = {503: {"model": Problem, "description": "the warehouse is unreachable or not built yet"}}
+
+
+class Channel(BaseModel):
+    channel_name: str
+    channel_title: str | None
+    channel_type: str | None
+    first_post_date: date | None
+    last_post_date: date | None
+    total_posts: int
+    avg_views: float | None
+
+
+class ChannelList(BaseModel):
+    items: list[Channel]
+
+
+class ProductStats(BaseModel):
+    product_name: str
+    product_category: str | None
+    mention_count: int = Field(description="posts that mention the product")
+    channel_count: int
+    channels: list[str] = Field(description="channels that mention it, by name")
+    median_price_birr: float | None = Field(description="median of the prices quoted with a mention")
+    latest_price_birr: float | None = Field(description="the price quoted by the most recent mention with one")
+    last_mentioned_at: datetime
+
+
+class TopProducts(BaseModel):
+    items: list[ProductStats]
+    limit: int
+    channel: str | None
+    since: date | None
+    until: date | None
+
+
+class ActivityPeriod(BaseModel):
+    period_start: date
+    post_count: int
+    total_views: int
+    total_forwards: int
+    image_post_count: int
+
+
+class ChannelActivity(BaseModel):
+    channel_name: str
+    granularity: Literal["day", "week"]
+    since: date | None
+    until: date | None
+    periods: list[ActivityPeriod]
+
+
+class MessageHit(BaseModel):
+    channel_name: str
+    message_id: int
+    posted_at: datetime
+    view_count: int | None
+    rank: float
+    snippet: str = Field(description="the matching passage, matched words wrapped in <mark>…</mark> (text is not HTML-escaped)")
+
+
+class MessageSearch(BaseModel):
+    query: str
+    items: list[MessageHit]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+
+
+class CategoryStats(BaseModel):
+    image_category: str
+    image_count: int
+    avg_views: float | None
+
+
+class ChannelVisualContent(BaseModel):
+    channel_name: str
+    total_posts: int
+    image_posts: int
+    image_share: float = Field(description="image_posts / total_posts, 0..1")
+    avg_views_with_image: float | None
+    avg_views_without_image: float | None
+    categories: list[CategoryStats]
+
+
+class VisualContent(BaseModel):
+    items: list[ChannelVisualContent]

@@ -1,0 +1,50 @@
+-- Most mentioned products over all time, pre-aggregated for GET /api/reports/top-products without filters.
+{{ config(indexes=[{'columns': ['mention_count', 'product_name']}]) }}
+
+with
+
+product_mentions as (
+
+    select * from {{ ref('fct_product_mentions') }}
+
+),
+
+latest_prices as (
+
+    select distinct on (product_key)
+        product_key,
+        price_birr as latest_price_birr
+    from product_mentions
+    where price_birr is not null
+    order by product_key, posted_at desc, message_id desc
+
+),
+
+totals as (
+
+    select
+        product_key,
+        min(product_name) as product_name,
+        min(product_category) as product_category,
+        count(distinct message_key) as mention_count,
+        count(distinct channel_name) as channel_count,
+        array_agg(distinct channel_name order by channel_name) as channels,
+        percentile_cont(0.5) within group (order by price_birr) as median_price_birr,
+        max(posted_at) as last_mentioned_at
+    from product_mentions
+    group by product_key
+
+)
+
+select
+    totals.product_key,
+    totals.product_name,
+    totals.product_category,
+    totals.mention_count,
+    totals.channel_count,
+    totals.channels,
+    totals.median_price_birr,
+    latest_prices.latest_price_birr,
+    totals.last_mentioned_at
+from totals
+left join latest_prices on totals.product_key = latest_prices.product_key
