@@ -96,6 +96,21 @@ def test_album_members_share_a_grouped_id_and_are_never_split_by_the_limit(run_s
     assert [r["message_id"] for r in lake_records(lake_root)] == ALL_IDS
 
 
+def test_the_limit_counts_over_retries_within_one_run(run_scrape, lake_root, sleeps):
+    channel = sample_channel(faults=[Fault(after=30, error=ConnectionResetError("reset"))])
+
+    result = run_scrape(StandinClient([channel]), limit=50, batch_size=20).channels[0]
+
+    stored = [r["message_id"] for r in lake_records(lake_root)]
+    assert sleeps == [2.0] and result.status == "ok"
+    # 50 posts, plus the rest of an album the 50th post belongs to, and not one more
+    assert stored == ALL_IDS[: len(stored)] and 50 <= len(stored) < 60
+    last = channel.message(stored[-1])
+    following = channel.message(ALL_IDS[len(stored)])
+    assert len(stored) == 50 or (last.grouped_id and last.grouped_id != following.grouped_id)
+    assert result.new == len(stored) and state_of(lake_root)["last_message_id"] == stored[-1]
+
+
 def test_incremental_run_reads_only_what_is_newer_than_the_mark(run_scrape, lake_root):
     middle = ALL_IDS[59]
     client = StandinClient([sample_channel(visible_up_to=middle)])

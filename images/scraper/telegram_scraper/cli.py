@@ -151,24 +151,27 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def run_scrape(args: argparse.Namespace, client_factory: ClientFactory | None) -> int:
     settings = settings_from(args)
     if client_factory is None:
-        from telegram_scraper.telegram_client import make_client
+        from telegram_scraper.telegram_client import make_client, parse_session
 
         credentials = config.Credentials.from_env()
         logs.add_secrets(*credentials.secrets(), str(credentials.api_id))
-        client = make_client(credentials, settings)
-    else:
-        client = client_factory(settings)
+        parse_session(credentials.session)  # a malformed session is a usage error, before any network
+
+        def client_factory(settings: Settings) -> Any:
+            return make_client(credentials, settings)
+
     log.info("scraping %d channel(s) into %s: %s", len(settings.channels), settings.lake_root,
              ", ".join(settings.channels))
-    summary = asyncio.run(_scrape_connected(client, settings))
+    summary = asyncio.run(_scrape_connected(client_factory, settings))
     print(summary.json_line(), flush=True)
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
-async def _scrape_connected(client: Any, settings: Settings) -> RunSummary:
+async def _scrape_connected(client_factory: ClientFactory, settings: Settings) -> RunSummary:
     from telegram_scraper.scraper import NETWORK_ERRORS, describe
     from telegram_scraper.telegram_client import ensure_authorized
 
+    client = client_factory(settings)  # inside the event loop that will use it
     try:
         await ensure_authorized(client)
     except NETWORK_ERRORS as error:

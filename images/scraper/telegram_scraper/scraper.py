@@ -184,16 +184,14 @@ class ChannelScraper:
 
     async def _read_new_messages(self) -> None:
         """Oldest first above the high-water mark; each batch made durable, then the mark advanced."""
-        limit = self.settings.limit
-        remaining = None if limit is None else limit - self._read_new
-        if remaining is not None and remaining <= 0:
+        limit = self.settings.limit  # counts over the whole run, retries included
+        if limit is not None and self._read_new >= limit:
             return
         batch: list[Any] = []
         async for message in self.client.iter_messages(
                 self.entity, min_id=self.state.last_message_id, reverse=True,
-                limit=None if remaining is None else remaining + ALBUM_MAX):
-            if remaining is not None and self._read_new + len(batch) >= remaining \
-                    and not _same_album(batch, message):
+                limit=None if limit is None else limit - self._read_new + ALBUM_MAX):
+            if limit is not None and self._read_new + len(batch) >= limit and not _same_album(batch, message):
                 break
             if len(batch) >= self.settings.batch_size and not _same_album(batch, message):
                 await self._write(batch, advance=True)

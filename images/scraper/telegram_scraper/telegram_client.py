@@ -8,17 +8,25 @@ from telegram_scraper.config import SESSION_VAR, ConfigError, Credentials
 from telegram_scraper.scraper import Settings
 
 
-def make_client(credentials: Credentials, settings: Settings) -> Any:
-    from telethon import TelegramClient
+def parse_session(text: str) -> Any:
+    """The StringSession in TELEGRAM_SESSION; a malformed one is a configuration error (exit 2)."""
     from telethon.sessions import StringSession
 
     try:
-        session = StringSession(credentials.session)
+        session = StringSession(text)
     except Exception:  # noqa: BLE001 - whatever the decoder raised, its text may echo the secret
+        session = None
+    if session is None or session.auth_key is None:
         raise ConfigError(f"{SESSION_VAR} is not a valid session string "
-                          "(create one with `telegram-scraper login`)") from None
+                          "(create one with `telegram-scraper login`)")
+    return session
+
+
+def make_client(credentials: Credentials, settings: Settings) -> Any:
+    from telethon import TelegramClient
+
     return TelegramClient(
-        session, credentials.api_id, credentials.api_hash,
+        parse_session(credentials.session), credentials.api_id, credentials.api_hash,
         # Telethon sleeps through flood waits up to this itself, without restarting the iteration.
         flood_sleep_threshold=int(settings.max_flood_wait),
         connection_retries=settings.retries,
