@@ -61,6 +61,14 @@ def photo_media(message_id: int, date: datetime) -> types.MessageMediaPhoto:
     return types.MessageMediaPhoto(photo=photo)
 
 
+def video_media(message_id: int, date: datetime) -> types.MessageMediaDocument:
+    document = types.Document(
+        id=6_000_000_000_000 + message_id, access_hash=1, file_reference=b"\x03", date=date, mime_type="video/mp4",
+        size=2_000_000, dc_id=4, attributes=[types.DocumentAttributeVideo(duration=12.5, w=640, h=360),
+                                             types.DocumentAttributeFilename(file_name="promo.mp4")])
+    return types.MessageMediaDocument(document=document, video=True)
+
+
 def album_ids(posts: list[dict]) -> dict[int, int]:
     """message_id → grouped_id for runs of consecutive posts with one timestamp (made up: the sample has none)."""
     grouped: dict[int, int] = {}
@@ -182,8 +190,11 @@ class StandinClient:
     async def download_media(self, message: types.Message, file: str | None = None, **kwargs: Any) -> str:
         # No `thumb` argument means Telethon downloads the largest size; the scraper must ask for that.
         assert "thumb" not in kwargs, kwargs
-        assert isinstance(message.media, types.MessageMediaPhoto)
         self.downloads.append(message.id)
+        if isinstance(message.media, types.MessageMediaDocument):
+            Path(file).write_bytes(b"\x00\x00\x00\x18ftypmp42 stand-in video")
+            return file
+        assert isinstance(message.media, types.MessageMediaPhoto)
         shutil.copyfile(self.images_dir / f"{message.id}.jpg", file)
         return file
 
