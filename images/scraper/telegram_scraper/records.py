@@ -22,6 +22,13 @@ def json_safe(value: Any) -> Any:
 
     NUL characters become U+FFFD because PostgreSQL's jsonb and text cannot hold them.
     """
+    kind = type(value)
+    if value is None or kind is bool or kind is float:  # most of a to_dict(): absent fields and flags
+        return value
+    if kind is str:
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if kind is int:
+        return value if -(2**63) <= value < 2**64 else str(value)  # orjson writes 64-bit integers only
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -31,9 +38,9 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_iso(value)
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        return str(value)  # orjson writes 64-bit integers only
+        return json_safe(str(value))
+    if isinstance(value, int):
+        return json_safe(int(value))
     return value
 
 
