@@ -271,3 +271,12 @@ def test_crash_after_the_write_before_the_state_resumes_without_duplicates(run_s
     assert ids == ALL_IDS, "no duplicates, no gaps"
     assert result.unchanged == written - (ALL_IDS.index(durable_mark) + 1)
     assert result.new == 100 - written
+
+
+def test_an_unwritable_lake_fails_the_channel_at_once_without_retries(run_scrape, lake_root, sleeps):
+    (lake_root / "state").write_text("a file where the state folder should be")
+
+    result = run_scrape(StandinClient([sample_channel()])).channels[0]
+
+    assert result.status == "failed" and "cannot write the lake" in result.error_messages[0]
+    assert sleeps == []

@@ -103,6 +103,7 @@ class ChannelScraper:
         self.entity: Any = None
         self.title: str | None = None
         self._read_new = 0  # new messages made durable this run, against --limit
+        self._refresh_below = 0  # the refresh reads below this id (lowered as it goes, for a retry)
         self._flood_waits = 0
 
     async def run(self) -> ChannelResult:
@@ -151,6 +152,9 @@ class ChannelScraper:
                 log.warning("%s: Telegram asks to wait %d s (%s); waiting", self.channel, seconds, what)
                 self.result.flood_wait_s += seconds
                 await self.sleep(seconds)
+            except (PermissionError, IsADirectoryError, NotADirectoryError) as error:
+                # The lake, not the network: no retry will fix it.
+                raise ChannelFailed(f"cannot write the lake: {describe(error)}") from None
             except NETWORK_ERRORS as error:
                 attempt += 1
                 if attempt > self.settings.retries:
