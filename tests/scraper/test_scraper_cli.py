@@ -85,6 +85,7 @@ def test_exit_code_1_when_a_channel_fails_and_the_others_are_scraped(lake_root, 
     ["scrape", "--refresh-days", "-1"],
     ["scrape", "--channels", "not a channel!"],
     ["scrape", "--channels", ","],
+    ["scrape", "--channels", '["unclosed'],
     ["no-such-command"],
 ])
 def test_usage_errors_exit_2_with_a_one_line_message(argv, lake_root, capsys):
@@ -126,15 +127,18 @@ def test_channels_come_from_the_environment_or_the_defaults(lake_root, capsys, m
 
     monkeypatch.setenv(config.CHANNELS_VAR, "@Lobelia4Cosmetics, https://t.me/CheMed123 t.me/s/tikvahpharma")
     main(["scrape", "--lake", str(lake_root)], client_factory=factory)
+    monkeypatch.setenv(config.CHANNELS_VAR, '["tikvahpharma", "@CheMed123"]')  # as an Airflow Variable
+    main(["scrape", "--lake", str(lake_root)], client_factory=factory)
     monkeypatch.delenv(config.CHANNELS_VAR)
     main(["scrape", "--lake", str(lake_root)], client_factory=factory)
     main(["scrape", "--lake", str(lake_root), "--channels", "LOBELIA4COSMETICS"], client_factory=factory)
     capsys.readouterr()
 
     assert seen[0] == ["lobelia4cosmetics", "chemed123", "tikvahpharma"]
-    assert seen[1] == list(config.DEFAULT_CHANNELS)
-    assert {"chemed123", "lobelia4cosmetics", "tikvahpharma"} <= set(seen[1]) and len(seen[1]) >= 5
-    assert seen[2] == ["lobelia4cosmetics"]
+    assert seen[1] == ["tikvahpharma", "chemed123"]
+    assert seen[2] == list(config.DEFAULT_CHANNELS)
+    assert {"chemed123", "lobelia4cosmetics", "tikvahpharma"} <= set(seen[2]) and len(seen[2]) >= 5
+    assert seen[3] == ["lobelia4cosmetics"]
 
 
 def _closed_port() -> int:

@@ -7,6 +7,7 @@ environment) and never appear in a repr, a log line or an error message.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 
@@ -44,10 +45,19 @@ def channel_name(text: str) -> str:
 
 
 def parse_channels(value: str | None) -> list[str]:
-    """A comma (or whitespace) separated list → unique lake channel names, in the order given."""
+    """A comma (or whitespace) separated list, or a JSON list (as the Airflow Variable may hold it) → unique
+    lake channel names, in the order given."""
     if value is None:
         return list(DEFAULT_CHANNELS)
-    names = [channel_name(part) for part in re.split(r"[,\s]+", value) if part.strip()]
+    parts: list = re.split(r"[,\s]+", value)
+    if value.strip().startswith("["):
+        try:
+            parts = json.loads(value)
+        except ValueError:
+            raise ConfigError("the channel list looks like JSON but is not valid JSON") from None
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise ConfigError("a JSON channel list must be a list of strings")
+    names = [channel_name(part) for part in parts if part.strip()]
     if not names:
         raise ConfigError("the channel list is empty")
     return list(dict.fromkeys(names))
