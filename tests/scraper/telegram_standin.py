@@ -142,9 +142,11 @@ class StandinClient:
     """`get_entity`, `iter_messages`, `download_media`, `connect`, `is_user_authorized`, `disconnect`."""
 
     def __init__(self, channels: list[StandinChannel], *, private: tuple[str, ...] = (),
+                 renamed: tuple[str, ...] = (),
                  images_dir: Path = SAMPLE_LAKE / "raw" / "images" / SAMPLE_CHANNEL) -> None:
         self.channels = {c.name: c for c in channels}
         self.private = set(private)
+        self.renamed = set(renamed)
         self.images_dir = images_dir
         self.calls: list[tuple] = []
         self.downloads: list[int] = []
@@ -163,6 +165,8 @@ class StandinClient:
         self.calls.append(("get_entity", name))
         if name in self.private:
             raise errors.ChannelPrivateError(request=None)
+        if name in self.renamed:
+            raise errors.UsernameNotOccupiedError(request=None)
         if name not in self.channels:
             raise ValueError(f'No user has "{name}" as username')  # what Telethon raises
         return self.channels[name].entity()

@@ -222,20 +222,22 @@ def test_network_errors_past_the_retries_fail_the_channel(run_scrape, sleeps):
 
 
 def test_private_and_unknown_channels_are_reported_and_the_others_go_on(run_scrape, lake_root):
-    client = StandinClient([sample_channel(), other_channel()], private=("tikvahpharma",))
+    client = StandinClient([sample_channel(), other_channel()], private=("tikvahpharma",), renamed=("oldname",))
 
-    summary = run_scrape(client, channels=("tikvahpharma", "lobelia4cosmetics", "nosuchchannel1", "chemed123"))
+    summary = run_scrape(client, channels=("tikvahpharma", "lobelia4cosmetics", "nosuchchannel1", "oldname",
+                                           "chemed123"))
 
     by_name = {r.channel: r for r in summary.channels}
     assert by_name["tikvahpharma"].status == "failed"
     assert "private" in by_name["tikvahpharma"].error_messages[0]
     assert by_name["nosuchchannel1"].status == "failed"
     assert "cannot resolve @nosuchchannel1" in by_name["nosuchchannel1"].error_messages[0]
+    assert "renamed or deleted" in by_name["oldname"].error_messages[0]
     assert (by_name["lobelia4cosmetics"].new, by_name["chemed123"].new) == (100, 30)
-    assert summary.failed == ["tikvahpharma", "nosuchchannel1"]
+    assert summary.failed == ["tikvahpharma", "nosuchchannel1", "oldname"]
     assert not (lake_root / "state/scraper/tikvahpharma.json").exists()
     data = summary.as_dict()
-    assert data["totals"]["new"] == 130 and data["totals"]["failed_channels"] == 2 and data["ok"] is False
+    assert data["totals"]["new"] == 130 and data["totals"]["failed_channels"] == 3 and data["ok"] is False
 
 
 def test_a_username_now_pointing_at_another_channel_is_refused(run_scrape, lake_root):
