@@ -20,7 +20,8 @@ from medical_telegram.warehouse import redact
 
 log = logging.getLogger(__name__)
 
-REPO_DIR = Path(__file__).resolve().parents[2]
+# The project checkout; MEDTEL_PROJECT_DIR overrides it where the package is not installed editable.
+REPO_DIR = Path(os.environ.get("MEDTEL_PROJECT_DIR") or Path(__file__).resolve().parents[2]).resolve()
 PROJECT_DIR = REPO_DIR / "include" / "dbt" / "medical_warehouse"
 PROFILES_DIR = PROJECT_DIR / "profiles"
 MANIFEST_PATH = PROJECT_DIR / "target" / "manifest.json"
