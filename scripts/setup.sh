@@ -29,7 +29,8 @@ make_env() {
     echo "setup: $dir ready"
 }
 
-make_env .venv "-r requirements.txt -c constraints.txt -e .[embedded]" requirements.txt constraints.txt
+make_env .venv "-r requirements.txt -c constraints.txt -e .[embedded] -e images/scraper" \
+    requirements.txt constraints.txt images/scraper/pyproject.toml
 make_env .venvs/dbt "-r include/dbt/requirements.txt -c include/dbt/constraints.txt" \
     include/dbt/requirements.txt include/dbt/constraints.txt
 if [[ -f images/scraper/requirements.txt ]]; then

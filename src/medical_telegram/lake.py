@@ -31,6 +31,8 @@ SOURCES = ("telethon", "desktop_export")
 # Telegram usernames are 5..32 characters; derived names of exports may be longer, so allow up to 64.
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 _MAX_INT = 2**63 - 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def lake_dir() -> Path:
@@ -223,6 +225,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600; lake files are read by other users too (containers, the API, Airflow workers).
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -189,3 +189,9 @@ def test_a_failing_file_leaves_nothing_half_loaded_and_earlier_files_stay(db, la
     assert [r[0] for r in rows(db)] == [1, 2]
     assert db.execute("select file_path from raw.load_log").fetchall() == [
         ("raw/telegram_messages/2026-01-18/a_channel.json",)]
+
+
+def test_lake_files_are_readable_by_other_users(lake_root):
+    path = lake_root / "raw" / "x.json"
+    lake.atomic_write_bytes(path, b"[]")
+    assert path.stat().st_mode & 0o044 == 0o044
