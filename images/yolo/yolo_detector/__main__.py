@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                         " (default: $YOLO_DEVICE or auto)")
     detect.add_argument("--imgsz", type=int, help="model input size in pixels (default 640)")
     detect.add_argument("--conf", type=float, help="minimum confidence of a detection (default 0.25)")
-    detect.add_argument("--threads", type=int, help="CPU threads for torch (default: every core)")
+    detect.add_argument("--threads", type=int, help="CPU threads for torch (default: ultralytics' choice, all cores but one, at most 8)")
     detect.add_argument("--limit", type=int, help="at most this many photos in this run")
     detect.add_argument("--flush-every", type=int,
                         help="photos per detections file; each is written as soon as it is full (default 512)")

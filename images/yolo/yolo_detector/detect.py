@@ -46,7 +46,7 @@ class Settings:
     conf: float = 0.25
     roles: ClassRoles | None = None
     flush_every: int = 512  # photos per detections file
-    threads: int | None = None  # torch CPU threads; None = every core this process may use
+    threads: int | None = None  # torch CPU threads; None = ultralytics' choice (cores - 1, at most 8)
     limit: int | None = None  # at most this many photos in this run
 
     @classmethod
@@ -72,7 +72,8 @@ class Summary:
     images_without_detections: int = 0
     quarantined: int = 0
     remaining: int = 0  # photos left for a later run (--limit)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run, model loading included
+    loop_seconds: float = 0.0  # decoding, inference and writing only: the steady-state speed
     device: str | None = None
     model: str | None = None
     weights_hash: str | None = None
@@ -81,8 +82,22 @@ class Summary:
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["seconds"] = round(self.seconds, 2)
+        data["loop_seconds"] = round(self.loop_seconds, 2)
         data["images_per_second"] = round(self.images / self.seconds, 2) if self.seconds and self.images else 0.0
         return data
+
+
+def resolve_weights(weights: Path) -> Path:
+    """The weights file: the path itself, or the one *.pt file of a folder (the image keeps its model in
+    /opt/models, named as it was built, so the model name follows the file without another setting)."""
+    if weights.is_dir():
+        found = sorted(weights.glob("*.pt"))
+        if len(found) != 1:
+            raise DetectError(f"{weights} must hold exactly one *.pt weights file, it holds {len(found)}")
+        return found[0]
+    if not weights.is_file():
+        raise DetectError(f"weights file not found: {weights} (set --weights or YOLO_WEIGHTS)")
+    return weights
 
 
 def model_name_of(weights: Path) -> str:
@@ -136,7 +151,6 @@ class Model:
     (and the categories command) start in a fraction of a second."""
 
     def __init__(self, settings: Settings):
-        import numpy as np
         import torch
         from ultralytics import YOLO
 
@@ -153,16 +167,19 @@ class Model:
         if self.yolo.task != "detect":
             raise DetectError(f"{settings.weights} is a {self.yolo.task} model, not a detection model")
         self.names = {int(k): str(v) for k, v in names.items()}
-        # One tiny prediction sets the predictor up; ultralytics then leaves torch one core short on a CPU
-        # (cpu_count - 1 threads), which on a small machine is half its speed: give it every core.
-        self._predict([np.full((64, 64, 3), ph.PAD_VALUE, dtype=np.uint8)])
-        if self.device == "cpu":
-            torch.set_num_threads(settings.threads or len(os.sched_getaffinity(0)))
         self.stride = int(max(getattr(self.yolo.model, "stride", [32])))
+        # ultralytics sets the predictor up (and warms it) on the first call; on a CPU it then gives torch all
+        # cores but one (at most 8), leaving one to decode photos. --threads overrides that afterwards.
+        self.threads = settings.threads if self.device == "cpu" else None
+        self._torch = torch
 
     def _predict(self, arrays: list):
-        return self.yolo.predict(arrays, imgsz=self.imgsz, conf=self.conf, device=self.device,
-                                 batch=len(arrays), verbose=False, save=False, stream=False, **self.precision)
+        results = self.yolo.predict(arrays, imgsz=self.imgsz, conf=self.conf, device=self.device,
+                                    batch=len(arrays), verbose=False, save=False, stream=False, **self.precision)
+        if self.threads:
+            self._torch.set_num_threads(self.threads)
+            self.threads = None
+        return results
 
     def detect(self, boxes: list[ph.Letterboxed]) -> list[list[tuple[int, float, tuple[float, ...]]]]:
         """Per photo: (class_id, confidence, (x_min, y_min, x_max, y_max) in original pixels)."""
@@ -241,8 +258,7 @@ def run(settings: Settings, progress: Callable[[str], None] | None = None) -> Su
     if settings.batch_size < 1:
         raise DetectError("batch size must be at least 1")
     check_device(settings.device)
-    if not settings.weights.is_file():
-        raise DetectError(f"weights file not found: {settings.weights} (set --weights or YOLO_WEIGHTS)")
+    settings.weights = resolve_weights(settings.weights)
     roles = settings.roles or load_roles()
     model_name = settings.model_name or model_name_of(settings.weights)
     summary = Summary(model=model_name, weights_hash=weights_hash(settings.weights))
@@ -311,6 +327,7 @@ def run(settings: Settings, progress: Callable[[str], None] | None = None) -> Su
             say(f"detect: {done_count}/{total} photos, {rate:.1f} images/s, {summary.detections} detections,"
                 f" {summary.quarantined} quarantined")
         writer.flush()
+        summary.loop_seconds = time.monotonic() - started
         summary.files = writer.files
     summary.seconds = time.monotonic() - began
     return summary
