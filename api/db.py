@@ -36,7 +36,6 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
             "application_name": "medical-telegram-api",
         },
         configure=_configure,
-        check=AsyncConnectionPool.check_connection,
         open=False,
         name="warehouse",
     )

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     connect_timeout_s: int = Field(default=3, ge=1)
     # A runaway query must not hold a connection for long: the server cancels it.
     statement_timeout_ms: int = Field(default=5000, ge=100)
+    # Search ranks at most this many matches, the newest (see api/queries/search.py).
+    search_candidates: int = Field(default=1000, ge=100)
 
     def dsn(self) -> str:
         if self.database_url:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import WarehouseDep
+from api.deps import SettingsDep, WarehouseDep
 from api.queries import search as sql
 from api.routes.params import ChannelFilter, channel_key
 from api.schemas import UNAVAILABLE, MessageHit, MessageSearch
@@ -31,18 +31,24 @@ def to_tsquery_text(query: str) -> str | None:
 @router.get("/messages", response_model=MessageSearch)
 async def search_messages(
     db: WarehouseDep,
+    settings: SettingsDep,
     query: Annotated[
         str, Query(min_length=1, max_length=200, description="words to find (English or Amharic); all must match")
     ],
     limit: Annotated[int, Query(ge=1, le=100, description="hits per page (1..100)")] = 20,
-    offset: Annotated[int, Query(ge=0, le=10_000, description="hits to skip (paging)")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1000, description="hits to skip (paging)")] = 0,
     channel: ChannelFilter = None,
 ) -> MessageSearch:
+    """Messages holding every word of `query` (a word of 3+ letters also matches as a prefix), best ranked
+    first (ts_rank, then newest), each with a highlighted snippet. The ranking considers the newest
+    API_SEARCH_CANDIDATES (default 1000) matches: page with `offset`, or narrow with more words or `channel`."""
     tsquery = to_tsquery_text(query)
+    candidates = settings.search_candidates
     items: list[MessageHit] = []
     has_more = False
     if tsquery:
-        params = {"tsquery": tsquery, "limit": limit + 1, "offset": offset, "channel": None}
+        params = {"tsquery": tsquery, "limit": limit + 1, "offset": offset, "channel": None,
+                  "candidates": candidates}
         channel_filter = ""
         if channel:
             params["channel"] = channel_key(channel)

@@ -1,59 +1,21 @@
-"""The API under test: uvicorn in a subprocess on a free loopback port, talking to a real PostgreSQL that holds
-the bundled sample run through dbt, through the read-only role `medtel_api` (migration 002_api_role.sql)."""
+"""The API under test: uvicorn in a subprocess on a free loopback port (api_harness.serve_api), talking to the
+shared sample warehouse (tests/conftest.py: the bundled sample loaded and run through `dbt build`) through the
+read-only role `medtel_api` (migration 002_api_role.sql)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
-from api_harness import API_ROLE, PROJECT_DIR, as_role, serve_api
-
-
-def build_sample_warehouse(dsn: str) -> None:
-    """Migrate, load the bundled sample lake and run `dbt build`, as the pipeline does."""
-    from medical_telegram.loader import load_messages
-    from medical_telegram.migrate import migrate
-
-    with psycopg.connect(dsn) as conn:
-        migrate(conn)
-        load_messages(conn, PROJECT_DIR / "sample" / "lake")
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    project = PROJECT_DIR / "include" / "dbt" / "medical_warehouse"
-    env = {
-        **os.environ,
-        "WAREHOUSE_HOST": params.get("host", "127.0.0.1"),
-        "WAREHOUSE_PORT": str(params.get("port", 5432)),
-        "WAREHOUSE_USER": params.get("user", "postgres"),
-        "WAREHOUSE_PASSWORD": params.get("password", ""),
-        "WAREHOUSE_DBNAME": params["dbname"],
-        "DBT_THREADS": "2",
-    }
-    target = Path(tempfile.mkdtemp(prefix="api_dbt_"))
-    result = subprocess.run(
-        [str(PROJECT_DIR / ".venvs" / "dbt" / "bin" / "dbt"), "build", "--profiles-dir", "profiles",
-         "--target-path", str(target / "target"), "--log-path", str(target / "logs")],
-        cwd=project, env=env, capture_output=True, text=True,
-    )
-    if result.returncode:
-        raise RuntimeError(f"dbt build failed:\n{result.stdout[-4000:]}")
+from api_harness import API_ROLE, as_role, serve_api
 
 
 @pytest.fixture(scope="session")
-def api_warehouse_dsn(request, make_database) -> str:
-    """The sample warehouse (loaded, dbt built), as the admin sees it: the shared fixture when the suite has it."""
-    try:
-        return request.getfixturevalue("sample_warehouse_dsn")
-    except pytest.FixtureLookupError:
-        dsn = make_database("mtw_api")
-        build_sample_warehouse(dsn)
-        return dsn
+def api_warehouse_dsn(sample_warehouse_dsn) -> str:
+    """The sample warehouse as its owner sees it (read it, never write to it: the session shares it)."""
+    return sample_warehouse_dsn
 
 
 @pytest.fixture(scope="session")
