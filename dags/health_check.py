@@ -1,0 +1,25 @@
+"""Every 15 minutes: is everything the pipeline needs there?
+
+Checks the warehouse, the Docker daemon (a failure only where tasks run in containers), free disk space,
+the data lake, the API and that Telegram credentials are configured (never their values). Every outcome
+is written to `monitoring.health_checks`; the run fails, and alerts, when a check failed. Skipped while
+`maintenance_mode` is on, like every scheduled run.
+"""
+
+from datetime import timedelta
+
+from airflow.sdk import CronTriggerTimetable, dag
+
+from medical_telegram.orchestration.common import maintenance_gate
+from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.monitoring import run_health_checks
+
+
+@dag(**dag_kwargs(__file__, __doc__, CronTriggerTimetable("*/15 * * * *", timezone="UTC"), ["monitoring"],
+                  default_args={"retries": 1, "execution_timeout": timedelta(minutes=5)},
+                  dagrun_timeout=timedelta(minutes=10)))
+def health_check():
+    maintenance_gate() >> run_health_checks()
+
+
+health_check()

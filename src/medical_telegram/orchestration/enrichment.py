@@ -1,0 +1,71 @@
+"""The enrichment task group: detect (the YOLO container, `gpu` pool) → load detections → dbt enrichment
+models → validate detections (GX) → publish.
+
+The detector only looks at photos that have no detections for its model yet, so a run after an hour with no
+new photos is quick.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from airflow.sdk import Metadata, task, task_group
+
+from medical_telegram.orchestration import assets, settings
+from medical_telegram.orchestration.common import connect
+from medical_telegram.orchestration.containers import ContainerTaskOperator
+from medical_telegram.orchestration.quality_tasks import validate
+from medical_telegram.orchestration.transformation import ENRICHMENT_SELECT
+
+log = logging.getLogger(__name__)
+
+
+@task(task_id="load_detections", outlets=[assets.RAW_DETECTIONS, assets.PG_RAW_DETECTIONS])
+def load_detections(detector_summary: str | None = None):
+    """Detection files not loaded yet → raw.image_detections; the Asset events say how many rows."""
+    from medical_telegram.detections_loader import load_detections as load
+
+    with connect() as conn:
+        summary = load(conn, settings.lake_dir()).as_dict()
+    extra = {key: summary.get(key, 0) for key in ("files_loaded", "rows_in", "inserted", "updated", "quarantined")}
+    for asset in (assets.RAW_DETECTIONS, assets.PG_RAW_DETECTIONS):
+        yield Metadata(asset, extra)
+    return summary
+
+
+@task(task_id="publish_detections", outlets=[assets.MARTS_DETECTIONS])
+def publish_detections(loaded: dict, quality: dict):
+    extra = {"rows_loaded": loaded.get("inserted", 0) + loaded.get("updated", 0),
+             "quarantined": loaded.get("quarantined", 0), "quality_score": quality.get("score")}
+    yield Metadata(assets.MARTS_DETECTIONS, extra)
+    return extra
+
+
+def enrichment_group(group_id: str = "enrich", build_models: bool = True):
+    """detect → load_detections → dbt enrichment models → validate_detections → publish_detections.
+
+    build_models=False leaves the dbt models out, for a DAG that runs the transformation group (which builds
+    every model, the detection marts included) after this one: full_pipeline.
+    """
+    from medical_telegram.orchestration.dbt_tasks import dbt_task_group
+
+    @task_group(group_id=group_id)
+    def enrich():
+        detect = ContainerTaskOperator(
+            task_id="detect",
+            spec_name="yolo",
+            command=["detect"],
+            pool=settings.GPU_POOL,
+            outlets=[assets.LAKE_DETECTIONS],
+            execution_timeout=timedelta(hours=1),
+        )
+        loaded = load_detections(detect.output)
+        checked = validate.override(task_id="validate_detections")("detections")
+        if build_models:
+            loaded >> dbt_task_group(group_id="dbt", select=ENRICHMENT_SELECT) >> checked
+        else:
+            loaded >> checked
+        publish_detections(loaded, checked)
+
+    return enrich()

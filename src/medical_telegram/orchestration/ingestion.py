@@ -1,0 +1,85 @@
+"""The ingestion task group: scrape (or import an export) → load raw → validate raw → publish.
+
+Used by data_ingestion (hourly), engagement_refresh (daily, re-reading the last days so views and forwards
+stay current) and full_pipeline. Scraping fans out per channel with dynamic task mapping in the `telegram`
+pool. Where messages come from is configuration (Variable/env TELEGRAM_SOURCE = api | export, and
+TELEGRAM_EXPORT_PATH), not a branch in the DAG: in export mode the fan-out has one item, the import.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import Metadata, task, task_group
+
+from medical_telegram.orchestration import assets, settings
+from medical_telegram.orchestration.common import connect
+from medical_telegram.orchestration.containers import ContainerTaskOperator
+from medical_telegram.orchestration.quality_tasks import validate
+
+log = logging.getLogger(__name__)
+
+
+def source_commands(refresh_days: int | None = None) -> list[list[str]]:
+    """The scraper invocations of one run: one per channel from the API, or one import of the export."""
+    if settings.telegram_source() == "export":
+        return [["import-export", "{export}"]]
+    refresh = ["--refresh-days", str(refresh_days)] if refresh_days else []
+    return [["scrape", "--channels", channel, *refresh] for channel in settings.channels()]
+
+
+@task(task_id="plan_sources", retries=1)
+def plan_sources(refresh_days: int | None = None) -> list[list[str]]:
+    commands = source_commands(refresh_days)
+    log.info("source %s: %d scraper run(s)", settings.telegram_source(), len(commands))
+    return commands
+
+
+@task(task_id="load_raw")
+def load_raw(scrape_results) -> dict:
+    """Load every lake message file not loaded yet (checksums in raw.load_log) into raw.telegram_messages."""
+    from medical_telegram.loader import load_messages
+
+    # len() of the mapped results is one count query (iterating would probe past the end).
+    log.info("%d scraper run(s) finished; loading the lake %s", len(scrape_results), settings.lake_dir())
+    with connect() as conn:
+        summary = load_messages(conn, settings.lake_dir())
+    return summary.as_dict()
+
+
+@task(task_id="publish_raw_messages", outlets=[assets.RAW_MESSAGES, assets.PG_RAW_MESSAGES])
+def publish_raw_messages(load: dict, quality: dict):
+    """Emit the raw-messages Asset event (it queues data_transformation), with what changed and the score."""
+    extra = {
+        "rows_in": load.get("rows_in", 0),
+        "rows_loaded": load.get("inserted", 0) + load.get("updated", 0),
+        "inserted": load.get("inserted", 0),
+        "updated": load.get("updated", 0),
+        "quarantined": load.get("quarantined", 0),
+        "files_loaded": load.get("files_loaded", 0),
+        "quality_score": quality.get("score"),
+        "quality_warnings": len(quality.get("warnings", [])),
+    }
+    for asset in (assets.RAW_MESSAGES, assets.PG_RAW_MESSAGES):
+        yield Metadata(asset, extra)
+    return extra
+
+
+def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None):
+    """scrape ×N (mapped, pool telegram) → load_raw → validate_raw (GX) → publish_raw_messages."""
+
+    @task_group(group_id=group_id)
+    def ingest():
+        scraped = ContainerTaskOperator.partial(
+            task_id="scrape",
+            spec_name="scraper",
+            pool=settings.TELEGRAM_POOL,
+            outlets=[assets.LAKE_MESSAGES, assets.LAKE_IMAGES],
+            map_index_template="{{ task.command | join(' ') }}",
+        ).expand(command=plan_sources(refresh_days))
+        loaded = load_raw(scraped.output)
+        checked = validate.override(task_id="validate_raw")("raw_messages")
+        loaded >> checked
+        publish_raw_messages(loaded, checked)
+
+    return ingest()

@@ -1,0 +1,275 @@
+"""Great Expectations checks of the warehouse, one checkpoint per layer.
+
+GX Core is called directly (no Airflow provider): a file data context under include/gx (GX_PROJECT_DIR
+overrides the folder that holds gx/), one suite per table, a validation definition per table and one
+checkpoint per layer whose action rebuilds the Data Docs. The suites are defined here, in code, and
+written into the context on every run (add_or_update), so the committed context and this module cannot
+drift apart.
+
+Each expectation is `critical` (the default) or `warning`: a failed critical expectation fails the checkpoint
+(and the Airflow task that ran it); a failed warning is reported in the result and the Data Docs only.
+
+The warehouse DSN reaches GX through the environment variable GX_WAREHOUSE_DSN, which the context's
+datasource names as `${GX_WAREHOUSE_DSN}`: the password is never written to a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "warehouse"
+DSN_VARIABLE = "GX_WAREHOUSE_DSN"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+CHANNEL_TYPES = ["Pharmaceutical", "Cosmetics", "Medical"]
+IMAGE_CATEGORIES = ["promotional", "product_display", "lifestyle", "other"]
+
+
+class QualityError(RuntimeError):
+    """A critical expectation failed."""
+
+
+def context_root() -> Path:
+    """The folder that holds gx/ (GX's `project_root_dir`)."""
+    return Path(os.environ.get("GX_PROJECT_DIR") or PROJECT_DIR / "include").resolve()
+
+
+def data_docs_dir(root: Path | None = None) -> Path:
+    return (root or context_root()) / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
+def _suites() -> dict[str, tuple[str, str, list]]:
+    """suite name → (schema, table, expectations). Imported lazily: GX costs seconds to import."""
+    import great_expectations.expectations as gxe
+
+    warn = {"severity": "warning"}
+    key_unique = gxe.ExpectCompoundColumnsToBeUnique
+    return {
+        "raw_telegram_messages": ("raw", "telegram_messages", [
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToNotBeNull(column="channel_name"),
+            gxe.ExpectColumnValuesToNotBeNull(column="message_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="message_date"),
+            key_unique(column_list=["channel_name", "message_id"]),
+            gxe.ExpectColumnValuesToMatchRegex(column="channel_name", regex=r"^[a-z0-9_]+$"),
+            gxe.ExpectColumnValuesToBeInSet(column="source", value_set=["telethon", "desktop_export"]),
+            gxe.ExpectColumnValuesToBeBetween(column="views", min_value=0, **warn),
+            gxe.ExpectColumnValuesToBeBetween(column="forwards", min_value=0, **warn),
+            gxe.ExpectColumnValuesToNotBeNull(column="views", mostly=0.5, **warn),
+        ]),
+        "raw_image_detections": ("raw", "image_detections", [
+            gxe.ExpectColumnValuesToNotBeNull(column="image_path"),
+            key_unique(column_list=["channel_name", "message_id", "model_name", "detection_index"]),
+            gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="detection_index", min_value=0),
+        ]),
+        "stg_telegram_messages": ("staging", "stg_telegram_messages", [
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            key_unique(column_list=["channel_name", "message_id"]),
+            gxe.ExpectColumnValuesToNotBeNull(column="message_id"),
+        ]),
+        "fct_messages": ("marts", "fct_messages", [
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToBeUnique(column="message_key"),
+            gxe.ExpectColumnValuesToNotBeNull(column="channel_key"),
+            gxe.ExpectColumnValuesToNotBeNull(column="date_key"),
+            gxe.ExpectColumnValuesToBeBetween(column="view_count", min_value=0, **warn),
+            gxe.ExpectColumnValuesToBeBetween(column="message_length", min_value=0),
+        ]),
+        "dim_channels": ("marts", "dim_channels", [
+            gxe.ExpectColumnValuesToBeUnique(column="channel_key"),
+            gxe.ExpectColumnValuesToBeInSet(column="channel_type", value_set=CHANNEL_TYPES),
+            gxe.ExpectColumnValuesToBeBetween(column="total_posts", min_value=1),
+        ]),
+        "dim_dates": ("marts", "dim_dates", [
+            gxe.ExpectColumnValuesToBeUnique(column="date_key"),
+            gxe.ExpectColumnValuesToBeBetween(column="day_of_week", min_value=0, max_value=7),
+        ]),
+        "fct_image_detections": ("marts", "fct_image_detections", [
+            gxe.ExpectColumnValuesToBeUnique(column="detection_key"),
+            gxe.ExpectColumnValuesToNotBeNull(column="message_key"),
+            gxe.ExpectColumnValuesToBeInSet(column="image_category", value_set=IMAGE_CATEGORIES),
+            gxe.ExpectColumnValuesToBeBetween(column="confidence_score", min_value=0, max_value=1),
+        ]),
+    }
+
+
+# checkpoint → the suites it validates. Each layer's DAG runs its own; quality_checks runs them all.
+CHECKPOINTS: dict[str, tuple[str, ...]] = {
+    "raw_messages": ("raw_telegram_messages",),
+    "staging": ("stg_telegram_messages",),
+    "marts": ("fct_messages", "dim_channels", "dim_dates"),
+    "detections": ("raw_image_detections", "fct_image_detections"),
+}
+
+
+@dataclasses.dataclass
+class CheckResult:
+    checkpoint: str
+    success: bool
+    evaluated: int = 0
+    successful: int = 0
+    critical_failures: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    skipped_tables: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """Share of expectations met, 0..1 (1.0 when nothing was evaluated)."""
+        return round(self.successful / self.evaluated, 4) if self.evaluated else 1.0
+
+    def as_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "score": self.score}
+
+
+def get_context(root: Path | None = None):
+    import great_expectations as gx
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    root = root or context_root()
+    return gx.get_context(mode="file", project_root_dir=str(root))
+
+
+def _existing_tables(dsn: str) -> set[tuple[str, str]]:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_schema in ('raw', 'staging', 'marts')"
+        ).fetchall()
+    return {(schema, table) for schema, table in rows}
+
+
+def _signature(expectations) -> list[str]:
+    """What a suite checks, without the ids GX gives each expectation (they change on every save)."""
+    import json
+
+    return sorted(json.dumps([e.type, e.kwargs, str(getattr(e, "severity", ""))], sort_keys=True, default=str)
+                  for e in (x.configuration if hasattr(x, "configuration") else x for x in expectations))
+
+
+def _get(store, name: str):
+    try:
+        return store.get(name)
+    except Exception:  # GX raises a different error type per store for "not found"
+        return None
+
+
+def sync(context, checkpoint: str, tables: set[tuple[str, str]] | None = None):
+    """Make the context hold the datasource, suites, validation definitions and checkpoint; return the
+    checkpoint and the tables left out (not built yet).
+
+    Only what is missing or changed is written, so running checks does not rewrite the committed context
+    (GX gives every saved object new ids).
+    """
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    dsn_reference = "${" + DSN_VARIABLE + "}"
+    source = _get(context.data_sources, DATASOURCE)
+    if source is None or str(getattr(source, "connection_string", "")) != dsn_reference:
+        source = context.data_sources.add_or_update_postgres(name=DATASOURCE, connection_string=dsn_reference)
+    suites = _suites()
+    definitions, skipped = [], []
+    for suite_name in CHECKPOINTS[checkpoint]:
+        schema, table, expectations = suites[suite_name]
+        if tables is not None and (schema, table) not in tables:
+            skipped.append(f"{schema}.{table}")
+            continue
+        asset_name = f"{schema}.{table}"
+        try:
+            asset = source.get_asset(asset_name)
+        except LookupError:
+            asset = source.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
+        try:
+            batch = asset.get_batch_definition("whole_table")
+        except KeyError:
+            batch = asset.add_batch_definition_whole_table("whole_table")
+        suite = _get(context.suites, suite_name)
+        changed = suite is None or _signature(suite.expectations) != _signature(expectations)
+        if changed:
+            suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+        definition = _get(context.validation_definitions, suite_name)
+        if definition is None or changed:
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            )
+        definitions.append(definition)
+    if not definitions:
+        return None, skipped
+    point = _get(context.checkpoints, checkpoint)
+    if point is None or sorted(d.name for d in point.validation_definitions) != sorted(d.name for d in definitions):
+        point = context.checkpoints.add_or_update(gx.Checkpoint(
+            name=checkpoint, validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+        ))
+    return point, skipped
+
+
+def run_checkpoint(checkpoint: str, dsn: str, root: Path | None = None, *, raise_on_critical: bool = True
+                   ) -> CheckResult:
+    """Run one layer's checkpoint against the warehouse at `dsn`; Data Docs are rebuilt by its action.
+
+    Tables that do not exist yet (dbt has not built them) are left out and listed in skipped_tables.
+    Raises QualityError when a critical expectation failed (unless raise_on_critical is False).
+    """
+    os.environ[DSN_VARIABLE] = dsn
+    context = get_context(root)
+    point, skipped = sync(context, checkpoint, _existing_tables(dsn))
+    result = CheckResult(checkpoint, success=True, skipped_tables=skipped)
+    if point is None:
+        log.warning("checkpoint %s: no table to check yet (%s)", checkpoint, ", ".join(skipped))
+        return result
+    outcome = point.run()
+    for validation in outcome.run_results.values():
+        suite = validation.suite_name
+        for item in validation.results:
+            config = item.expectation_config
+            result.evaluated += 1
+            if item.success:
+                result.successful += 1
+                continue
+            column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+            label = f"{suite}: {config.type}({column})"
+            severity = str(getattr(config, "severity", "critical")).rsplit(".", 1)[-1].lower()
+            (result.warnings if severity != "critical" else result.critical_failures).append(label)
+    result.success = not result.critical_failures
+    log.info("checkpoint %s: %d/%d expectations met (score %.3f)%s%s", checkpoint, result.successful,
+             result.evaluated, result.score,
+             f"; warnings: {'; '.join(result.warnings)}" if result.warnings else "",
+             f"; skipped (not built yet): {', '.join(skipped)}" if skipped else "")
+    if result.critical_failures and raise_on_critical:
+        raise QualityError(f"checkpoint {checkpoint}: critical expectation(s) failed: "
+                           + "; ".join(result.critical_failures))
+    return result
+
+
+def build_data_docs(root: Path | None = None) -> Path:
+    """Rebuild the Data Docs from the stored results; returns the site's index.html."""
+    context = get_context(root)
+    context.build_data_docs()
+    return data_docs_dir(root) / "index.html"
+
+
+def sync_all(dsn: str, root: Path | None = None) -> list[str]:
+    """Write every suite, validation definition and checkpoint into the context (GX checks that the
+    datasource answers, so a warehouse is needed; it is not read)."""
+    os.environ[DSN_VARIABLE] = dsn
+    context = get_context(root)
+    context.variables.progress_bars = {"globally": False}
+    context.variables.save()
+    for checkpoint in CHECKPOINTS:
+        sync(context, checkpoint)
+    return sorted(CHECKPOINTS)
+
+
+if __name__ == "__main__":  # python -m medical_telegram.quality: refresh the committed context
+    from medical_telegram.warehouse import warehouse_dsn
+
+    print(", ".join(sync_all(warehouse_dsn())))
