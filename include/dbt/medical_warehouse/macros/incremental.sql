@@ -1,8 +1,18 @@
 {#- The newest source change an incremental model has already processed, less the project's lookback
-    (var incremental_lookback): rows changed after it are (re)processed on the next run. -#}
+    (var incremental_lookback), as a timestamptz literal: rows changed after it are (re)processed on this run.
+    It is read once, when the model is compiled (before its pre-hooks run), so a pre-hook that deletes rows
+    of the window cannot move the window itself. Call it only inside `{% if is_incremental() %}`. -#}
 {% macro incremental_watermark(column='source_updated_at') -%}
-    (select coalesce(max({{ column }}), '-infinity'::timestamptz) from {{ this }})
-        - interval '{{ var("incremental_lookback") }}'
+    {%- if execute -%}
+        {%- set query -%}
+            select (coalesce(max({{ column }}), '-infinity'::timestamptz)
+                    - interval '{{ var("incremental_lookback") }}')::text
+            from {{ this }}
+        {%- endset -%}
+        '{{ run_query(query).columns[0].values()[0] }}'::timestamptz
+    {%- else -%}
+        '-infinity'::timestamptz
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A full-text (GIN) index for a post-hook. Its name carries the run's start time because a full refresh

@@ -56,17 +56,6 @@ aliases as (
 
 ),
 
--- One alternation of every alias, longest first; PostgreSQL compiles it once per statement.
-product_pattern as (
-
-    select
-        '(?<![a-z0-9])(' || string_agg({{ regex_escape('alias') }}, '|' order by length(alias) desc, alias)
-        || ')(?![a-z0-9])' as pattern
-
-    from aliases
-
-),
-
 prepared as (
 
     select
@@ -85,17 +74,42 @@ prepared as (
 
 ),
 
-product_hits as (
+-- Where each alias first occurs in each post: strpos() over every (post, alias) pair is several times
+-- cheaper than one regular expression of all aliases, whose automaton PostgreSQL rebuilds for every post.
+alias_hits as (
 
     select
         prepared.message_key,
-        hit.position as hit_position,
-        hit.found[1] as alias
+        aliases.product_name,
+        aliases.product_category,
+        hit.found_at as hit_position,
+        hit.found_at + length(aliases.alias) as hit_end
 
     from prepared
-    cross join product_pattern
-    cross join lateral regexp_matches(prepared.product_text, product_pattern.pattern, 'g')
-        with ordinality as hit (found, position)
+    cross join aliases
+    cross join lateral (select strpos(prepared.product_text, aliases.alias) as found_at) as hit
+    where hit.found_at > 0
+      and (
+          -- a whole word or phrase where it first occurs ...
+          (substr(prepared.product_text, hit.found_at - 1, 1) !~ '[a-z0-9]'
+           and substr(prepared.product_text, hit.found_at + length(aliases.alias), 1) !~ '[a-z0-9]')
+          -- ... or further on (rare: the first occurrence was inside a longer word)
+          or prepared.product_text ~ ('(?<![a-z0-9])' || {{ regex_escape('aliases.alias') }} || '(?![a-z0-9])')
+      )
+
+),
+
+-- An alias inside a longer one found at the same place ("zinc" in "calcium d3+zinc") is not a mention.
+product_hits as (
+
+    select * from alias_hits
+    where not exists (
+        select 1 from alias_hits as longer
+        where longer.message_key = alias_hits.message_key
+          and longer.hit_position <= alias_hits.hit_position
+          and longer.hit_end >= alias_hits.hit_end
+          and longer.hit_end - longer.hit_position > alias_hits.hit_end - alias_hits.hit_position
+    )
 
 ),
 
@@ -110,14 +124,9 @@ products as (
         count(*) over (partition by message_key) as product_count
 
     from (
-        select
-            product_hits.message_key,
-            aliases.product_name,
-            aliases.product_category,
-            min(product_hits.hit_position) as first_position
+        select message_key, product_name, product_category, min(hit_position) as first_position
         from product_hits
-        inner join aliases on aliases.alias = product_hits.alias
-        group by product_hits.message_key, aliases.product_name, aliases.product_category
+        group by message_key, product_name, product_category
     ) as distinct_products
 
 ),
