@@ -27,12 +27,16 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         timeout=settings.pool_timeout_s,
-        # Keep retrying in the background: the API comes back by itself when the warehouse does.
+        # A failed connection attempt is given up at once (the request gets its 503 quickly); the next request
+        # makes a new attempt, so the API comes back by itself when the warehouse does.
         reconnect_timeout=0,
         kwargs={
             "row_factory": dict_row,
             "connect_timeout": settings.connect_timeout_s,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            # Plans are made for the actual values: a search word in every post wants a different plan (scan in
+            # stored order, stop early) from a rare one (GIN index), which a cached generic plan would not see.
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}"
+                       " -c plan_cache_mode=force_custom_plan",
             "application_name": "medical-telegram-api",
         },
         configure=_configure,

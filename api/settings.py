@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     # A runaway query must not hold a connection for long: the server cancels it.
     statement_timeout_ms: int = Field(default=5000, ge=100)
     # Search ranks at most this many matches, the newest (see api/queries/search.py).
-    search_candidates: int = Field(default=1000, ge=100)
+    search_candidates: int = Field(default=200, ge=20)
 
     def dsn(self) -> str:
         if self.database_url:

@@ -250,7 +250,7 @@ def sql_baselines(dsn: str) -> list[dict]:
     pairs = [
         ("top-products", NAIVE_TOP_PRODUCTS, {}, reports.TOP_PRODUCTS_ALL, {"limit": 10}),
         ("search paracetamol", NAIVE_SEARCH, {},
-         served_search, {"tsquery": "paracetamol:*", "limit": 21, "offset": 0, "candidates": 1000}),
+         served_search, {"tsquery": "paracetamol:*", "limit": 21, "offset": 0, "candidates": 200}),
         ("visual-content", NAIVE_VISUAL, {}, reports.VISUAL_CONTENT, {}),
     ]
     rows = []

@@ -36,12 +36,12 @@ async def search_messages(
         str, Query(min_length=1, max_length=200, description="words to find (English or Amharic); all must match")
     ],
     limit: Annotated[int, Query(ge=1, le=100, description="hits per page (1..100)")] = 20,
-    offset: Annotated[int, Query(ge=0, le=1000, description="hits to skip (paging)")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000, description="hits to skip (paging)")] = 0,
     channel: ChannelFilter = None,
 ) -> MessageSearch:
     """Messages holding every word of `query` (a word of 3+ letters also matches as a prefix), best ranked
     first (ts_rank, then newest), each with a highlighted snippet. The ranking considers the newest
-    API_SEARCH_CANDIDATES (default 1000) matches: page with `offset`, or narrow with more words or `channel`."""
+    API_SEARCH_CANDIDATES (default 200) matches: page with `offset`, or narrow with more words or `channel`."""
     tsquery = to_tsquery_text(query)
     candidates = settings.search_candidates
     items: list[MessageHit] = []
