@@ -1,6 +1,13 @@
 -- One row per channel seen in the data, typed from the editable seed `channels`. A channel missing from the
 -- seed is typed by its name: "pharm" -> Pharmaceutical, "cosmetic"/"beauty" -> Cosmetics, else Medical.
+-- Statistics come from the (incremental) daily activity, so this table costs little however many posts exist.
 with
+
+daily_activity as (
+
+    select * from {{ ref('fct_channel_daily_activity') }}
+
+),
 
 messages as (
 
@@ -18,14 +25,12 @@ channel_stats as (
 
     select
         channel_name,
-        (array_agg(channel_title order by posted_at desc) filter (where channel_title is not null))[1]
-            as channel_title,
-        min(posted_at) as first_posted_at,
-        max(posted_at) as last_posted_at,
-        count(*) as total_posts,
-        round(avg(view_count), 2) as avg_views
+        min(full_date) as first_post_date,
+        max(full_date) as last_post_date,
+        sum(post_count)::bigint as total_posts,
+        round(sum(total_views)::numeric / nullif(sum(viewed_post_count), 0), 2) as avg_views
 
-    from messages
+    from daily_activity
     group by channel_name
 
 ),
@@ -35,7 +40,7 @@ final as (
     select
         {{ channel_key('channel_stats.channel_name') }} as channel_key,
         channel_stats.channel_name,
-        channel_stats.channel_title,
+        latest_title.channel_title,
         coalesce(
             channel_types.channel_type,
             case
@@ -44,13 +49,20 @@ final as (
                 else 'Medical'
             end
         ) as channel_type,
-        {{ utc_date('channel_stats.first_posted_at') }} as first_post_date,
-        {{ utc_date('channel_stats.last_posted_at') }} as last_post_date,
+        channel_stats.first_post_date,
+        channel_stats.last_post_date,
         channel_stats.total_posts,
         channel_stats.avg_views
 
     from channel_stats
     left join channel_types on channel_types.channel_name = channel_stats.channel_name
+    -- The title of the channel's newest post that has one (the primary key's order: a few index reads).
+    left join lateral (
+        select messages.channel_title from messages
+        where messages.channel_name = channel_stats.channel_name and messages.channel_title is not null
+        order by messages.message_id desc
+        limit 1
+    ) as latest_title on true
 
 )
 

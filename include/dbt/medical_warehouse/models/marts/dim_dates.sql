@@ -4,15 +4,16 @@ with
 
 messages as (
 
-    select * from {{ ref('stg_telegram_messages') }}
+    select * from {{ ref('fct_messages') }}
 
 ),
 
+-- min/max of an indexed column: two index reads, however many posts there are.
 bounds as (
 
     select
-        date_trunc('year', coalesce(min({{ utc_date('posted_at') }}), current_date))::date as first_date,
-        (date_trunc('year', greatest(max({{ utc_date('posted_at') }}), current_date))
+        date_trunc('year', coalesce({{ utc_date('min(posted_at)') }}, current_date))::date as first_date,
+        (date_trunc('year', greatest({{ utc_date('max(posted_at)') }}, current_date))
             + interval '1 year - 1 day')::date as last_date
 
     from messages

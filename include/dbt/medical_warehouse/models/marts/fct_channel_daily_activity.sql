@@ -36,6 +36,7 @@ final as (
         to_date(date_key::text, 'YYYYMMDD') as full_date,
         count(*) as post_count,
         sum(view_count) as total_views,
+        count(view_count) as viewed_post_count,
         sum(forward_count) as total_forwards,
         count(*) filter (where has_image) as image_post_count,
         max(source_updated_at) as source_updated_at

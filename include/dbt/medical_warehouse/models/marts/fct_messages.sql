@@ -10,6 +10,7 @@
             {'columns': ['message_key'], 'unique': True},
             {'columns': ['source_updated_at']},
             {'columns': ['channel_key', 'date_key']},
+            {'columns': ['posted_at']},
         ],
         post_hook=["{{ create_text_search_index('message_text') }}"],
     )
