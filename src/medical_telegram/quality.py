@@ -9,8 +9,9 @@ drift apart.
 Each expectation is `critical` (the default) or `warning`: a failed critical expectation fails the checkpoint
 (and the Airflow task that ran it); a failed warning is reported in the result and the Data Docs only.
 
-The warehouse DSN reaches GX through the environment variable GX_WAREHOUSE_DSN, which the context's
-datasource names as `${GX_WAREHOUSE_DSN}`: the password is never written to a file.
+The warehouse DSN reaches GX (as a SQLAlchemy URL on psycopg 3) through the environment variable
+GX_WAREHOUSE_DSN, which the context's datasource names as `${GX_WAREHOUSE_DSN}`: the password is never
+written to a file.
 """
 
 from __future__ import annotations
@@ -127,6 +128,24 @@ class CheckResult:
         return {**dataclasses.asdict(self), "score": self.score}
 
 
+def sqlalchemy_url(dsn: str) -> str:
+    """A libpq DSN (URI or key=value) as the SQLAlchemy URL GX needs, on the psycopg 3 driver."""
+    from urllib.parse import quote, urlencode
+
+    import psycopg
+
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    user = quote(str(params.pop("user", "") or ""), safe="")
+    password = params.pop("password", None)
+    auth = f"{user}:{quote(str(password), safe='')}@" if password else (f"{user}@" if user else "")
+    host = params.pop("host", None) or "127.0.0.1"
+    port = f":{params.pop('port')}" if params.get("port") else ""
+    params.pop("port", None)
+    database = params.pop("dbname", None) or "postgres"
+    query = f"?{urlencode(params)}" if params else ""
+    return f"postgresql+psycopg://{auth}{host}{port}/{quote(str(database), safe='')}{query}"
+
+
 def get_context(root: Path | None = None):
     import great_expectations as gx
 
@@ -219,7 +238,7 @@ def run_checkpoint(checkpoint: str, dsn: str, root: Path | None = None, *, raise
     Tables that do not exist yet (dbt has not built them) are left out and listed in skipped_tables.
     Raises QualityError when a critical expectation failed (unless raise_on_critical is False).
     """
-    os.environ[DSN_VARIABLE] = dsn
+    os.environ[DSN_VARIABLE] = sqlalchemy_url(dsn)
     context = get_context(root)
     point, skipped = sync(context, checkpoint, _existing_tables(dsn))
     result = CheckResult(checkpoint, success=True, skipped_tables=skipped)
@@ -260,7 +279,7 @@ def build_data_docs(root: Path | None = None) -> Path:
 def sync_all(dsn: str, root: Path | None = None) -> list[str]:
     """Write every suite, validation definition and checkpoint into the context (GX checks that the
     datasource answers, so a warehouse is needed; it is not read)."""
-    os.environ[DSN_VARIABLE] = dsn
+    os.environ[DSN_VARIABLE] = sqlalchemy_url(dsn)
     context = get_context(root)
     context.variables.progress_bars = {"globally": False}
     context.variables.save()

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 def source_commands(refresh_days: int | None = None) -> list[list[str]]:
     """The scraper invocations of one run: one per channel from the API, or one import of the export."""
     if settings.telegram_source() == "export":
-        return [["import-export", "{export}"]]
+        # An export names no @username: telegram_export_channel names the channel (else channel_<id>).
+        channel = settings.setting("telegram_export_channel")
+        return [["import-export", "{export}", *(["--channel", channel] if channel else [])]]
     refresh = ["--refresh-days", str(refresh_days)] if refresh_days else []
     return [["scrape", "--channels", channel, *refresh] for channel in settings.channels()]
 

@@ -1,0 +1,37 @@
+"""The Airflow plugin that serves the Data Docs inside the Airflow UI (Airflow 3: a FastAPI app + a menu view)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "data_docs_plugin.py"
+
+
+def load_plugin():
+    spec = importlib.util.spec_from_file_location("data_docs_plugin_under_test", PLUGIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plugin_mounts_the_site_and_adds_a_menu_entry(monkeypatch, tmp_path):
+    monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path))
+    module = load_plugin()
+    plugin = module.DataDocsPlugin
+    assert plugin.fastapi_apps[0]["url_prefix"] == "/data-docs"
+    assert plugin.external_views[0]["href"] == "/data-docs/" and plugin.external_views[0]["url_route"]
+
+    client = TestClient(module.create_app())
+    missing = client.get("/", follow_redirects=False)
+    assert missing.status_code == 404 and "quality_checks" in missing.text
+
+    site = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<html>Data Docs</html>")
+    found = client.get("/", follow_redirects=False)
+    assert found.status_code in (302, 307) and found.headers["location"] == "/data-docs/site/index.html"
+    page = client.get("/site/index.html")
+    assert page.status_code == 200 and "Data Docs" in page.text

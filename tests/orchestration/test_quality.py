@@ -1,0 +1,73 @@
+"""Great Expectations checkpoints against a real warehouse: pass, warn, fail on a critical expectation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from medical_telegram import quality
+from medical_telegram.loader import load_messages
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_LAKE = REPO / "sample" / "lake"
+
+
+@pytest.fixture
+def gx_root(tmp_path) -> Path:
+    """A copy of the committed context, so a test run never writes into include/gx."""
+    shutil.copytree(REPO / "include" / "gx", tmp_path / "gx", ignore=shutil.ignore_patterns("uncommitted"))
+    return tmp_path
+
+
+@pytest.fixture
+def loaded(warehouse_dsn) -> str:
+    with psycopg.connect(warehouse_dsn) as conn:
+        load_messages(conn, SAMPLE_LAKE)
+    return warehouse_dsn
+
+
+def test_raw_checkpoint_passes_on_the_sample_and_builds_data_docs(loaded, gx_root):
+    result = quality.run_checkpoint("raw_messages", loaded, gx_root)
+    assert result.success and result.score == 1.0 and result.evaluated >= 8
+    assert (quality.data_docs_dir(gx_root) / "index.html").is_file()
+
+
+def test_a_failed_warning_is_reported_but_does_not_fail(loaded, gx_root):
+    with psycopg.connect(loaded) as conn:
+        conn.execute("update raw.telegram_messages set views = -5 where message_id = (select min(message_id)"
+                     " from raw.telegram_messages)")
+    result = quality.run_checkpoint("raw_messages", loaded, gx_root)
+    assert result.success and result.score < 1.0
+    assert result.warnings == ["raw_telegram_messages: expect_column_values_to_be_between(views)"]
+
+
+def test_a_failed_critical_expectation_raises(loaded, gx_root):
+    with psycopg.connect(loaded) as conn:
+        conn.execute("update raw.telegram_messages set channel_name = 'Not A Username!'"
+                     " where message_id = (select min(message_id) from raw.telegram_messages)")
+    with pytest.raises(quality.QualityError, match="expect_column_values_to_match_regex"):
+        quality.run_checkpoint("raw_messages", loaded, gx_root)
+    result = quality.run_checkpoint("raw_messages", loaded, gx_root, raise_on_critical=False)
+    assert not result.success and result.critical_failures
+
+
+def test_tables_not_built_yet_are_skipped(warehouse_dsn, gx_root):
+    result = quality.run_checkpoint("marts", warehouse_dsn, gx_root)
+    assert result.success and result.evaluated == 0
+    assert result.skipped_tables == ["marts.fct_messages", "marts.dim_channels", "marts.dim_dates"]
+
+
+def test_marts_and_detections_pass_on_the_sample_warehouse(sample_warehouse_dsn, gx_root):
+    for checkpoint in ("staging", "marts", "detections"):
+        result = quality.run_checkpoint(checkpoint, sample_warehouse_dsn, gx_root)
+        assert result.success and not result.skipped_tables, result.as_dict()
+
+
+def test_running_checks_does_not_rewrite_the_committed_context(loaded, gx_root):
+    before = {p: p.read_bytes() for p in (gx_root / "gx").rglob("*.json")}
+    quality.run_checkpoint("raw_messages", loaded, gx_root)
+    after = {p: p.read_bytes() for p in (gx_root / "gx").rglob("*.json") if "uncommitted" not in p.parts}
+    assert after == before
