@@ -12,6 +12,8 @@ models/fall_detection_best.pt, a YOLOv8s detector), the same input size (640) an
 
 Runs alternate between the commands (to spread the machine's noise evenly) and each figure is the median
 of --runs runs. The ratio is ours / yolo in images per second: >= 1.0 means our wrapper costs nothing.
+Beside it, images per CPU second (user + system time of the command): on a machine shared with other work
+the wall clock swings with its load, the CPU time a command needs much less.
 
     .venv/bin/python bench/bench_yolo.py [--photos 100] [--batch 16] [--runs 3]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,7 +44,17 @@ def ultralytics_threads() -> int:
     return min(8, max(1, (os.cpu_count() or 1) - 1))
 
 
-def run_ours(photos: list[Path], work: Path, batch: int, threads: int | None = None) -> float:
+def _timed(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run a command; return it with its wall seconds and the CPU seconds (user + system) it used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def run_ours(photos: list[Path], work: Path, batch: int, threads: int | None = None) -> tuple[float, float]:
     lake = Path(tempfile.mkdtemp(dir=work, prefix="lake-"))
     folder = lake / "raw" / "images" / "lobelia4cosmetics"
     folder.mkdir(parents=True)
@@ -51,26 +64,22 @@ def run_ours(photos: list[Path], work: Path, batch: int, threads: int | None = N
                str(MODEL), "--device", "cpu", "--batch-size", str(batch)]
     if threads:
         command += ["--threads", str(threads)]
-    began = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=_env(work))
-    seconds = time.perf_counter() - began
+    done, seconds, cpu = _timed(command, env=_env(work))
     if done.returncode != 0:
         sys.exit(f"bench_yolo: detector failed: {done.stderr.strip().splitlines()[-1:]}")
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["images"] == len(photos), summary
     shutil.rmtree(lake)
-    return len(photos) / seconds
+    return len(photos) / seconds, len(photos) / cpu
 
 
-def run_yolo(source: Path, count: int, work: Path, batch: int) -> float:
+def run_yolo(source: Path, count: int, work: Path, batch: int) -> tuple[float, float]:
     command = [str(YOLO_BIN / "yolo"), "predict", f"model={MODEL}", f"source={source}", "device=cpu",
                f"batch={batch}", "imgsz=640", "conf=0.25", "save=False", "verbose=False"]
-    began = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=_env(work), cwd=work)
-    seconds = time.perf_counter() - began
+    done, seconds, cpu = _timed(command, env=_env(work), cwd=work)
     if done.returncode != 0:
         sys.exit(f"bench_yolo: yolo predict failed: {done.stderr.strip()[-500:]}")
-    return count / seconds
+    return count / seconds, count / cpu
 
 
 def _env(work: Path) -> dict:
@@ -92,16 +101,17 @@ def main() -> None:
         sys.exit(f"bench_yolo: only {len(photos)} photos in {PHOTOS}")
 
     eq = ultralytics_threads()
+    cores = os.cpu_count() or 1
     cases = {
         "ours b1": lambda w: run_ours(photos, w, 1),
         "yolo b1": lambda w: run_yolo(source, len(photos), w, 1),
         f"ours b{args.batch}": lambda w: run_ours(photos, w, args.batch),
         f"yolo b{args.batch}": lambda w: run_yolo(source, len(photos), w, args.batch),
     }
-    cores = os.cpu_count() or 1
     if eq != cores:
         cases[f"ours b{args.batch}, {cores} thr"] = lambda w: run_ours(photos, w, args.batch, threads=cores)
-    rates: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}  # images per wall-clock second
+    cpu: dict[str, list[float]] = {name: [] for name in cases}  # images per CPU second (user + system)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-yolo-") as tmp:
         work = Path(tmp)
@@ -111,33 +121,43 @@ def main() -> None:
             shutil.copyfile(photo, source / photo.name)
         for run in range(args.runs):
             for name, case in cases.items():
-                rates[name].append(case(work))
-                print(f"  run {run + 1}/{args.runs} {name:<18} {rates[name][-1]:6.2f} images/s", file=sys.stderr)
+                per_wall, per_cpu = case(work)
+                wall[name].append(per_wall)
+                cpu[name].append(per_cpu)
+                print(f"  run {run + 1}/{args.runs} {name:<18} {per_wall:6.2f} images/s,"
+                      f" {per_cpu:6.2f} images/CPU-s, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
     load_after = os.getloadavg()
 
-    median = {name: statistics.median(values) for name, values in rates.items()}
-    print(f"\nbench_yolo: {len(photos)} real photos (<= 640 px), model {MODEL.name}, CPU, {os.cpu_count()} cores,"
+    median = {name: statistics.median(values) for name, values in wall.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    print(f"\nbench_yolo: {len(photos)} real photos (<= 640 px), model {MODEL.name}, CPU, {cores} cores,"
           f" median of {args.runs} runs; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
-    print(f"{'command':<22}{'images/s':>10}{'runs':>30}")
-    for name, values in rates.items():
-        print(f"{name:<22}{median[name]:>10.2f}    {', '.join(f'{v:.2f}' for v in values)}")
-    ratios = {
-        "batch 1": median["ours b1"] / median["yolo b1"],
-        f"batch {args.batch}": median[f"ours b{args.batch}"] / median[f"yolo b{args.batch}"],
-        f"ours batch {args.batch} / yolo batch 1": median[f"ours b{args.batch}"] / median["yolo b1"],
+    print(f"{'command':<22}{'images/s':>10}{'images/CPU-s':>14}   images/s of each run")
+    for name in cases:
+        print(f"{name:<22}{median[name]:>10.2f}{median_cpu[name]:>14.2f}   "
+              f"{', '.join(f'{v:.2f}' for v in wall[name])}")
+    pairs = {
+        "batch 1": ("ours b1", "yolo b1"),
+        f"batch {args.batch}": (f"ours b{args.batch}", f"yolo b{args.batch}"),
+        f"ours batch {args.batch} / yolo batch 1": (f"ours b{args.batch}", "yolo b1"),
     }
-    if f"ours b{args.batch}, {cores} thr" in median:
-        ratios[f"batch {args.batch}, ours on {cores} threads"] = (
-            median[f"ours b{args.batch}, {cores} thr"] / median[f"yolo b{args.batch}"])
-    for name, ratio in ratios.items():
-        print(f"ratio ours/yolo, {name:<34} {ratio:5.2f}  (target >= 1.0)")
-    result = {"photos": len(photos), "runs": args.runs, "batch": args.batch, "cores": os.cpu_count(),
-              "images_per_second": median, "all_runs": rates, "ratios": ratios,
+    if f"ours b{args.batch}, {cores} thr" in cases:
+        pairs[f"batch {args.batch}, ours on {cores} threads"] = (f"ours b{args.batch}, {cores} thr",
+                                                                 f"yolo b{args.batch}")
+    ratios = {name: median[a] / median[b] for name, (a, b) in pairs.items()}
+    ratios_cpu = {name: median_cpu[a] / median_cpu[b] for name, (a, b) in pairs.items()}
+    print("ratio ours/yolo (target >= 1.0)            images/s   images/CPU-s")
+    for name in pairs:
+        print(f"  {name:<40} {ratios[name]:8.2f} {ratios_cpu[name]:12.2f}")
+    result = {"photos": len(photos), "runs": args.runs, "batch": args.batch, "cores": cores,
+              "images_per_second": median, "images_per_cpu_second": median_cpu, "all_runs": wall,
+              "all_runs_cpu": cpu, "ratios": ratios, "ratios_cpu": ratios_cpu,
               "load_average": [load_before[0], load_after[0]]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench_yolo.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps({"bench": "yolo", **{k: round(v, 3) for k, v in ratios.items()},
-                      **{k: round(v, 2) for k, v in median.items()}}))
+    print(json.dumps({"bench": "yolo", "ratios": {k: round(v, 3) for k, v in ratios.items()},
+                      "ratios_cpu": {k: round(v, 3) for k, v in ratios_cpu.items()},
+                      "images_per_second": {k: round(v, 2) for k, v in median.items()}}))
 
 
 if __name__ == "__main__":

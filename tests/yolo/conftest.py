@@ -16,11 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-YOLO_PYTHON = PROJECT_DIR / ".venvs" / "yolo" / "bin" / "python"
-MODEL = PROJECT_DIR / "models" / "fall_detection_best.pt"
-SAMPLE_PHOTOS = PROJECT_DIR / "sample" / "lake" / "raw" / "images" / "lobelia4cosmetics"
+from yolo_helpers import BIG_SIZE, MODEL, PROJECT_DIR, SAMPLE_IDS, SAMPLE_PHOTOS, YOLO_PYTHON, put_photo
 
 
 @dataclass
@@ -74,12 +70,6 @@ def ultralytics_assets(yolo_python) -> Path:
     return Path(out.stdout.strip())
 
 
-# Photos of the bundled sample used by the detector tests: real product posts of @lobelia4cosmetics, some
-# showing a person (the offline model finds one) and some showing products only.
-SAMPLE_IDS = (22825, 22826, 22827, 22831, 22839, 22848)
-BIG_SIZE = (12000, 9000)  # about 108 Mpx: decoded whole it would take 324 MB of RGB
-
-
 @pytest.fixture(scope="session")
 def big_jpeg(tmp_path_factory) -> Path:
     """A real 12000x9000 JPEG (a grey frame around a photo of a bus), made once per session."""
@@ -97,8 +87,6 @@ def detected_lake(tmp_path_factory, yolo_cli, offline_model, ultralytics_assets,
 
     Returns (root, Run). Tests read it, never change it.
     """
-    from yolo_helpers import put_photo
-
     root = tmp_path_factory.mktemp("detected") / "lake"
     put_photo(root, "assets", 1, ultralytics_assets / "bus.jpg")
     put_photo(root, "assets", 2, ultralytics_assets / "zidane.jpg")

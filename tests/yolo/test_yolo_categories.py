@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import SAMPLE_IDS
-from yolo_helpers import detection_records
+import pytest
+
+from yolo_helpers import SAMPLE_IDS, detection_records
 
 
 def _write_detections(root, model, images: dict[int, list[str | None]]) -> None:
@@ -89,3 +90,20 @@ def test_roles_prints_the_map_as_csv(yolo_cli):
     lines = run.stdout.strip().splitlines()
     assert lines[0] == "detected_class,role"
     assert {"person,person", "bottle,product", "toothbrush,product"} <= set(lines)
+
+
+def test_roles_agree_with_the_warehouse_seed(yolo_cli):
+    """dbt categorises photos with its seed detection_class_roles: it must say what this package says."""
+    import csv
+
+    from yolo_helpers import PROJECT_DIR
+
+    seed = PROJECT_DIR / "include/dbt/medical_warehouse/seeds/detection_class_roles.csv"
+    if not seed.exists():
+        pytest.skip(f"{seed} is missing")
+    with seed.open(newline="") as handle:
+        seeded = {(row["detected_class"].lower(), row["role"]) for row in csv.DictReader(handle)}
+    run = yolo_cli("roles")
+    ours = {tuple(line.split(",")) for line in run.stdout.strip().splitlines()[1:]}
+    aliases = {("normal", "person"), ("fall", "person")}  # the offline model's classes: mapped before the lake
+    assert seeded - aliases == ours

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import BIG_SIZE, SAMPLE_IDS
-from yolo_helpers import detection_records, put_photo
+from yolo_helpers import BIG_SIZE, SAMPLE_IDS, detection_records, put_photo
 
 SUMMARY_KEYS = {"images", "detections", "images_without_detections", "quarantined", "seconds", "device", "model"}
 
