@@ -62,11 +62,13 @@ def run_dbt(
     *,
     project_dir: Path = PROJECT_DIR,
     env: Mapping[str, str] | None = None,
+    target_path: Path | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess:
     """Run `dbt <args>` on the project, streaming its output to the log line by line.
 
-    dsn: the warehouse; None keeps the WAREHOUSE_* variables of the environment. Raises DbtError when dbt
+    dsn: the warehouse; None keeps the WAREHOUSE_* variables of the environment. target_path: where dbt writes
+    its artifacts (default the project's target/, whose manifest.json Cosmos reads). Raises DbtError when dbt
     exits non-zero (unless check=False) with the command and dbt's last lines, which name the failing node.
     """
     executable = dbt_executable()
@@ -77,6 +79,8 @@ def run_dbt(
         full_env.update(dbt_env(dsn))
     full_env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     full_env.setdefault("DBT_USE_COLORS", "false")
+    if target_path is not None:
+        full_env["DBT_TARGET_PATH"] = str(target_path)
     command = [str(executable), *args, "--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR)]
     log.info("running dbt %s", " ".join(args))
     lines: list[str] = []

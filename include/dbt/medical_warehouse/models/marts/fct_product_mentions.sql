@@ -45,7 +45,8 @@ lexicon as (
 
 ),
 
-aliases as (
+-- Materialized: otherwise PostgreSQL inlines it and normalises every alias again for every post.
+aliases as materialized (
 
     select
         {{ normalise_product_text('alias') }} as alias,
