@@ -4,7 +4,7 @@ In a scratch database of its own (dropped at the end unless --keep):
 1. migrates it and generates N realistic posts in SQL straight into raw.telegram_messages: 12 channels over two
    years; Lobelia-style posts (product, pack size, "Price N birr", the shop's footer with the delivery-fee
    line), Amharic posts ("ዋጋ 2,450 ብር"), two-product "900 ETB" posts, photo-only posts; 80 % with a photo.
-   Their updated_at lies two days back, as rows loaded by earlier runs do (beyond the incremental lookback).
+   Their updated_at is an hour after posting (at the latest a day ago), as rows loaded by earlier runs.
    Plus one detection per tenth post in raw.image_detections;
 2. times a full `dbt build` (seeds, models, every test): the baseline;
 3. three times: loads 1,000 new posts (and re-scrapes the views of 2,000 recent ones, as the hourly run does),
@@ -151,7 +151,9 @@ def main() -> int:
         with psycopg.connect(dsn) as conn:
             migrate(conn)
             started = time.perf_counter()
-            conn.execute(_generate_sql(1, options.messages, "now() - interval '2 days'"))
+            # Loaded an hour after posting, at the latest a day ago: spread like a real history.
+            conn.execute(_generate_sql(1, options.messages,
+                                       "least(posted_at + interval '1 hour', now() - interval '1 day')"))
             conn.execute(_detections_sql(1, options.messages))
             conn.commit()
         with psycopg.connect(dsn, autocommit=True) as conn:
