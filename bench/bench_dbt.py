@@ -95,7 +95,7 @@ def _generate_sql(first_id: int, count: int, updated: str) -> str:
                     || ({forms})[1 + g % {len(_FORMS)}] || E' \\nPrice ' || (1000 + (g * 37) % 9000) || ' birr '
                     || {footer}
             end as text
-        from generate_series({first_id}, {first_id + count - 1}) as g
+        from generate_series({first_id}::bigint, {first_id + count - 1}::bigint) as g
     ) as posts
     """
 
