@@ -36,7 +36,8 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
             # Plans are made for the actual values: a search word in every post wants a different plan (scan in
             # stored order, stop early) from a rare one (GIN index), which a cached generic plan would not see.
             # The serving tables are small enough to stay cached: random reads cost little more than sequential.
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}"
+            # Timestamps in the JSON PostgreSQL builds are in UTC.
+            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC"
                        " -c plan_cache_mode=force_custom_plan -c random_page_cost=1.1",
             "application_name": "medical-telegram-api",
         },
@@ -57,6 +58,13 @@ class Warehouse:
         async with self.pool.connection() as conn:
             cur = await conn.execute(query, params)
             return await cur.fetchall()
+
+    async def fetch_text(self, query: str, params: Mapping[str, Any] | None = None) -> str:
+        """The first column of the first row as text: for queries that build their JSON in PostgreSQL."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            row = await cur.fetchone()
+            return next(iter(row.values()))
 
     async def fetch_one(self, query: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         rows = await self.fetch_all(query, params)

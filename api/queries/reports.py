@@ -15,7 +15,7 @@ limit %(limit)s
 TOP_PRODUCTS_FILTERED = """
 select product_name,
        min(product_category) as product_category,
-       count(distinct message_key) as mention_count,
+       count(*) as mention_count,  -- one row per message and product (tested in models/api)
        count(distinct channel_name) as channel_count,
        array_agg(distinct channel_name order by channel_name) as channels,
        percentile_cont(0.5) within group (order by price_birr)::float8 as median_price_birr,
@@ -28,6 +28,9 @@ group by product_key, product_name
 order by mention_count desc, product_name
 limit %(limit)s
 """
+
+# The order of both queries above, for json_agg (api.responses.items_json).
+TOP_PRODUCTS_ORDER = "r.mention_count desc, r.product_name"
 
 FILTERS = {
     "channel": "channel_name = %(channel)s",

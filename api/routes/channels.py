@@ -2,19 +2,20 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import WarehouseDep
 from api.queries import channels as sql
 from api.routes.params import ChannelName, Since, Until, channel_key, check_range
-from api.schemas import UNAVAILABLE, ActivityPeriod, Channel, ChannelActivity, ChannelList, Problem
+from api.responses import items_json, json_items
+from api.schemas import UNAVAILABLE, ActivityPeriod, ChannelActivity, ChannelList, Problem
 
 router = APIRouter(prefix="/channels", tags=["channels"], responses=UNAVAILABLE)
 
 
 @router.get("", response_model=ChannelList)
-async def read_channels(db: WarehouseDep) -> ChannelList:
-    return ChannelList(items=[Channel(**row) for row in await db.fetch_all(sql.LIST)])
+async def read_channels(db: WarehouseDep) -> Response:
+    return json_items(await db.fetch_text(items_json(sql.LIST, "r.channel_name")))
 
 
 @router.get(

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import WarehouseDep
 from api.queries import reports as sql
 from api.routes.params import ChannelFilter, Since, Until, channel_key, check_range, date_key
-from api.schemas import UNAVAILABLE, ChannelVisualContent, ProductStats, TopProducts, VisualContent
+from api.responses import items_json, json_items
+from api.schemas import UNAVAILABLE, TopProducts, VisualContent
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=UNAVAILABLE)
 
@@ -19,7 +20,7 @@ async def read_top_products(
     channel: ChannelFilter = None,
     since: Since = None,
     until: Until = None,
-) -> TopProducts:
+) -> Response:
     check_range(since, until)
     channel = channel_key(channel) if channel else None
     params = {
@@ -30,11 +31,10 @@ async def read_top_products(
     }
     used = [fragment for name, fragment in sql.FILTERS.items() if params[name] is not None]
     query = sql.TOP_PRODUCTS_FILTERED.format(where=" and ".join(used)) if used else sql.TOP_PRODUCTS_ALL
-    items = [ProductStats(**row) for row in await db.fetch_all(query, params)]
-    return TopProducts(items=items, limit=limit, channel=channel, since=since, until=until)
+    items = await db.fetch_text(items_json(query, sql.TOP_PRODUCTS_ORDER), params)
+    return json_items(items, limit=limit, channel=channel, since=since, until=until)
 
 
 @router.get("/visual-content", response_model=VisualContent)
-async def read_visual_content(db: WarehouseDep) -> VisualContent:
-    rows = await db.fetch_all(sql.VISUAL_CONTENT)
-    return VisualContent(items=[ChannelVisualContent(**row) for row in rows])
+async def read_visual_content(db: WarehouseDep) -> Response:
+    return json_items(await db.fetch_text(items_json(sql.VISUAL_CONTENT, "r.channel_name")))

@@ -1,4 +1,6 @@
--- A narrow copy of the product mentions, indexed for GET /api/reports/top-products with channel / date filters.
+-- A narrow copy of the product mentions, indexed for GET /api/reports/top-products with channel / date filters,
+-- and stored in (channel, day) order so that a channel's last quarter is a few adjacent pages, not one page
+-- per mention.
 {{ config(indexes=[
     {'columns': ['channel_name', 'date_key']},
     {'columns': ['date_key']},
@@ -23,3 +25,4 @@ select
     posted_at,
     price_birr
 from product_mentions
+order by channel_name, date_key
