@@ -151,6 +151,7 @@ class Model:
     (and the categories command) start in a fraction of a second."""
 
     def __init__(self, settings: Settings):
+        import numpy as np
         import torch
         from ultralytics import YOLO
 
@@ -168,18 +169,16 @@ class Model:
             raise DetectError(f"{settings.weights} is a {self.yolo.task} model, not a detection model")
         self.names = {int(k): str(v) for k, v in names.items()}
         self.stride = int(max(getattr(self.yolo.model, "stride", [32])))
-        # ultralytics sets the predictor up (and warms it) on the first call; on a CPU it then gives torch all
-        # cores but one (at most 8), leaving one to decode photos. --threads overrides that afterwards.
-        self.threads = settings.threads if self.device == "cpu" else None
-        self._torch = torch
+        # ultralytics sets the predictor up (and warms it) on the first call: make that call on a 32x32 input,
+        # which costs next to nothing, so the photos' loop times inference alone. On a CPU ultralytics then
+        # gives torch all cores but one (at most 8), leaving one to decode photos; --threads overrides that.
+        self._predict([np.full((32, 32, 3), ph.PAD_VALUE, dtype=np.uint8)], imgsz=32)
+        if self.device == "cpu" and settings.threads:
+            torch.set_num_threads(settings.threads)
 
-    def _predict(self, arrays: list):
-        results = self.yolo.predict(arrays, imgsz=self.imgsz, conf=self.conf, device=self.device,
-                                    batch=len(arrays), verbose=False, save=False, stream=False, **self.precision)
-        if self.threads:
-            self._torch.set_num_threads(self.threads)
-            self.threads = None
-        return results
+    def _predict(self, arrays: list, imgsz: int | None = None):
+        return self.yolo.predict(arrays, imgsz=imgsz or self.imgsz, conf=self.conf, device=self.device,
+                                 batch=len(arrays), verbose=False, save=False, stream=False, **self.precision)
 
     def detect(self, boxes: list[ph.Letterboxed]) -> list[list[tuple[int, float, tuple[float, ...]]]]:
         """Per photo: (class_id, confidence, (x_min, y_min, x_max, y_max) in original pixels)."""
