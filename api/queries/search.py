@@ -5,15 +5,20 @@
 # by api.routes.search from word characters only, and passed as a parameter.
 #
 # Ranking every match of a common word (5% of a million posts) costs far more than the 50 ms budget, so the
-# ranking reads at most %(candidates)s matches, the newest: api_message_search is stored newest first (its dbt
-# model orders it), and a LIMIT without ORDER BY stops the scan (bitmap heap or sequential, both in stored
-# order) after that many rows. Rare words have fewer matches than that and are ranked in full. The table is
-# narrow; the text for the snippets is read from fct_messages for the returned page only.
-SEARCH = """
-with candidates as (
+# ranking reads at most %(candidates)s matches, the newest. api_message_search keeps a partial GIN index per age
+# tier (newest 30 days, the year before, older; see its dbt model): the UNION ALL below asks the newest tier
+# first and, because its LIMIT stops the Append as soon as it has enough rows, reaches older tiers only when
+# the newer ones hold too few matches. Rare words are therefore ranked over all their matches.
+_TIER = """(
     select message_key, channel_name, message_id, posted_at, view_count, document
     from api.api_message_search
-    where document @@ to_tsquery('simple', %(tsquery)s) {channel_filter}
+    where age_tier = {tier} and document @@ to_tsquery('simple', %(tsquery)s) {{channel_filter}}
+    limit %(candidates)s
+)"""
+
+SEARCH = """
+with candidates as (
+    """ + "\n    union all\n    ".join(_TIER.format(tier=tier) for tier in (0, 1, 2)) + """
     limit %(candidates)s
 ),
 hits as (
