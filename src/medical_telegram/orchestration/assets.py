@@ -9,13 +9,14 @@ never schedules.
 
 from __future__ import annotations
 
+import json
+import os
 from urllib.parse import urlsplit
 
 from airflow.sdk import Asset
 
-from medical_telegram import warehouse
-
 _SCHEME = "medtel"
+_EMBEDDED_PORT = 55432  # medical_telegram.warehouse.EMBEDDED_PORT
 
 
 def _asset(name: str, path: str, group: str) -> Asset:
@@ -45,11 +46,17 @@ def postgres_table_asset(schema: str, table: str) -> Asset:
     Only host, port and database are used (never credentials), and nothing connects: when no warehouse is
     configured, the embedded server's address is assumed.
     """
-    dsn = warehouse.configured_dsn() or f"postgresql://127.0.0.1:{warehouse.EMBEDDED_PORT}/warehouse"
-    parts = urlsplit(dsn)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or 5432
-    database = parts.path.lstrip("/") or "postgres"
+    # Read here rather than through medical_telegram.warehouse: every DAG parse would import psycopg.
+    conn = os.environ.get("AIRFLOW_CONN_WAREHOUSE_DB", "").strip()
+    if conn.startswith("{"):
+        fields = json.loads(conn)
+        host, port = fields.get("host") or "127.0.0.1", fields.get("port") or 5432
+        database = fields.get("schema") or fields.get("database") or "postgres"
+    else:
+        dsn = conn or os.environ.get("WAREHOUSE_DSN") or f"postgresql://127.0.0.1:{_EMBEDDED_PORT}/warehouse"
+        parts = urlsplit(dsn) if "://" in dsn else urlsplit("postgresql://127.0.0.1/postgres")
+        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+        database = parts.path.lstrip("/") or "postgres"
     return Asset(f"postgres://{host}:{port}/{database}/{schema}/{table}", group="warehouse")
 
 

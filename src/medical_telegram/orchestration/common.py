@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from airflow.sdk import task
 
-from medical_telegram import warehouse
 from medical_telegram.orchestration import settings
 
 log = logging.getLogger(__name__)
@@ -19,6 +18,8 @@ _HELD_RUN_TYPES = {"scheduled", "asset_triggered", "asset_materialization"}
 def warehouse_dsn() -> str:
     """The warehouse DSN: Airflow connection `warehouse_db` (metadata DB, secrets backend or env), else
     WAREHOUSE_DSN, else the embedded server."""
+    from medical_telegram import warehouse
+
     try:
         from airflow.sdk import BaseHook
 
@@ -33,6 +34,7 @@ def warehouse_dsn() -> str:
 
 def connect():
     """A psycopg connection to the warehouse, schema migrations applied."""
+    from medical_telegram import warehouse
     from medical_telegram.migrate import migrate
 
     conn = warehouse.connect(warehouse_dsn())
