@@ -32,10 +32,10 @@ def as_role(dsn: str, role: str) -> str:
 
 
 @contextlib.contextmanager
-def serve_api(dsn: str, log_path: Path) -> Iterator[httpx.Client]:
-    """Run the API with uvicorn against `dsn`; yield an HTTP client bound to it."""
+def serve_api(dsn: str, log_path: Path, **settings: str) -> Iterator[httpx.Client]:
+    """Run the API with uvicorn against `dsn` (and API_* `settings`); yield an HTTP client bound to it."""
     port = free_port()
-    env = {**os.environ, "API_DATABASE_URL": dsn, "API_POOL_TIMEOUT_S": "1"}
+    env = {**os.environ, "API_DATABASE_URL": dsn, "API_POOL_TIMEOUT_S": "1", **settings}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
