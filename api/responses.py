@@ -18,8 +18,8 @@ def items_json(query: str, order_by: str) -> str:
     return f"select coalesce(json_agg(r order by {order_by}), '[]'::json)::text from ({query}) as r"
 
 
-def json_items(items: str, **fields: Any) -> Response:
-    """{"items": <the JSON array from PostgreSQL>, **fields}."""
+def json_items(items: str, key: str = "items", **fields: Any) -> Response:
+    """{key: <the JSON array from PostgreSQL>, **fields}."""
     head = json.dumps(fields, default=str, ensure_ascii=False)[1:-1]
-    body = f'{{"items":{items}{", " + head if head else ""}}}'
+    body = f'{{"{key}":{items}{", " + head if head else ""}}}'
     return Response(content=body.encode(), media_type="application/json")

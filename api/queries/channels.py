@@ -7,21 +7,24 @@ from marts.dim_channels
 order by channel_name
 """
 
-BOUNDS = """
-select first_post_date, last_post_date
-from marts.dim_channels
-where channel_name = %(channel)s
-"""
-
-# Every period between the bounds appears, zero-filled, so a chart shows quiet days as quiet.
-# The series is clamped to the channel's own first..last post, so `since=0001-01-01` stays cheap.
+# One round trip: whether the channel exists, and its periods as JSON. Every period between the bounds
+# appears, zero-filled, so a chart shows quiet days as quiet. The series is clamped to the channel's own
+# first..last post, so `since=0001-01-01` stays cheap.
 ACTIVITY = """
-with periods as (
+with bounds as (
+    select greatest(first_post_date, coalesce(%(since)s::date, first_post_date)) as start,
+           least(last_post_date, coalesce(%(until)s::date, last_post_date)) as stop
+    from marts.dim_channels
+    where channel_name = %(channel)s
+),
+periods as (
     select generate_series(
-        date_trunc(%(unit)s, %(start)s::timestamp)::date,
-        %(stop)s::date,
+        date_trunc(%(unit)s, start::timestamp)::date,
+        stop,
         case when %(unit)s = 'week' then interval '7 days' else interval '1 day' end
     )::date as period_start
+    from bounds
+    where start <= stop
 ),
 activity as (
     select date_trunc(%(unit)s, full_date::timestamp)::date as period_start,
@@ -29,17 +32,21 @@ activity as (
            sum(total_views)::bigint as total_views,
            sum(total_forwards)::bigint as total_forwards,
            sum(image_post_count)::bigint as image_post_count
-    from api.api_channel_activity
+    from api.api_channel_activity, bounds
     where channel_name = %(channel)s
-      and full_date between %(start)s and %(stop)s
+      and full_date between bounds.start and bounds.stop
     group by 1
 )
-select p.period_start,
-       coalesce(a.post_count, 0) as post_count,
-       coalesce(a.total_views, 0) as total_views,
-       coalesce(a.total_forwards, 0) as total_forwards,
-       coalesce(a.image_post_count, 0) as image_post_count
-from periods as p
-left join activity as a using (period_start)
-order by p.period_start
+select exists (select from bounds) as known,
+       coalesce((
+           select json_agg(json_build_object(
+                      'period_start', p.period_start,
+                      'post_count', coalesce(a.post_count, 0),
+                      'total_views', coalesce(a.total_views, 0),
+                      'total_forwards', coalesce(a.total_forwards, 0),
+                      'image_post_count', coalesce(a.image_post_count, 0))
+                  order by p.period_start)
+           from periods as p
+           left join activity as a using (period_start)
+       ), '[]'::json)::text as periods
 """

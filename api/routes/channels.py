@@ -8,7 +8,7 @@ from api.deps import WarehouseDep
 from api.queries import channels as sql
 from api.routes.params import ChannelName, Since, Until, channel_key, check_range
 from api.responses import items_json, json_items
-from api.schemas import UNAVAILABLE, ActivityPeriod, ChannelActivity, ChannelList, Problem
+from api.schemas import UNAVAILABLE, ChannelActivity, ChannelList, Problem
 
 router = APIRouter(prefix="/channels", tags=["channels"], responses=UNAVAILABLE)
 
@@ -29,16 +29,12 @@ async def read_channel_activity(
     granularity: Annotated[Literal["day", "week"], Query(description="one row per day or per ISO week")] = "day",
     since: Since = None,
     until: Until = None,
-) -> ChannelActivity:
+) -> Response:
     check_range(since, until)
     name = channel_key(channel_name)
-    bounds = await db.fetch_one(sql.BOUNDS, {"channel": name})
-    if bounds is None:
+    params = {"channel": name, "unit": granularity, "since": since, "until": until}
+    found = await db.fetch_one(sql.ACTIVITY, params)
+    if not found["known"]:
         raise HTTPException(status_code=404, detail=f"unknown channel: {name!r}; GET /api/channels lists them")
-    periods: list[ActivityPeriod] = []
-    start = max(filter(None, (since, bounds["first_post_date"])), default=None)
-    stop = min(filter(None, (until, bounds["last_post_date"])), default=None)
-    if start and stop and start <= stop:
-        params = {"channel": name, "unit": granularity, "start": start, "stop": stop}
-        periods = [ActivityPeriod(**row) for row in await db.fetch_all(sql.ACTIVITY, params)]
-    return ChannelActivity(channel_name=name, granularity=granularity, since=since, until=until, periods=periods)
+    return json_items(found["periods"], key="periods", channel_name=name, granularity=granularity,
+                      since=since, until=until)
