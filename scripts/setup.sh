@@ -41,3 +41,18 @@ if [[ -f images/yolo/requirements.txt ]]; then
     make_env .venvs/yolo "-r images/yolo/requirements.txt -e . -e images/yolo" \
         images/yolo/requirements.txt images/yolo/pyproject.toml
 fi
+
+# The offline detection model (tests and the demo; no weights can be downloaded from a model hub here).
+bash scripts/fetch_offline_model.sh >/dev/null
+
+# The dbt manifest Cosmos renders DAGs from (DAG parsing never runs dbt): rebuilt when the project changes.
+dbt_stamp=$(find include/dbt/medical_warehouse -path '*/target' -prune -o -path '*/logs' -prune -o -type f \
+    -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
+manifest=include/dbt/medical_warehouse/target/manifest.json
+if [[ -f $manifest && -f $manifest.stamp && "$(cat "$manifest.stamp")" == "$dbt_stamp" ]]; then
+    echo "setup: dbt manifest is up to date"
+else
+    echo "setup: building the dbt manifest ..."
+    .venv/bin/python -m medical_telegram.dbt_runner >/dev/null
+    echo "$dbt_stamp" > "$manifest.stamp"
+fi
