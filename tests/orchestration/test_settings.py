@@ -64,3 +64,16 @@ def test_maintenance_mode_holds_scheduled_runs_only(monkeypatch):
     assert not in_maintenance("manual")
     monkeypatch.setenv("AIRFLOW_VAR_MAINTENANCE_MODE", "false")
     assert not in_maintenance("scheduled")
+
+
+def test_the_gate_task_skips_a_scheduled_run_in_maintenance(monkeypatch):
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from medical_telegram.orchestration.common import maintenance_gate
+
+    monkeypatch.setenv("AIRFLOW_VAR_MAINTENANCE_MODE", "on")
+    with pytest.raises(AirflowSkipException, match="maintenance_mode"):
+        maintenance_gate.function(dag_run=SimpleNamespace(run_type="scheduled"))
+    assert maintenance_gate.function(dag_run=SimpleNamespace(run_type="manual")) == "open"
