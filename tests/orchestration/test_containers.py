@@ -67,3 +67,13 @@ def test_local_runtime_imports_the_export_into_the_lake(monkeypatch, tmp_path):
     files = sorted((tmp_path / "lake" / "raw" / "telegram_messages").glob("*/lobelia4cosmetics.json"))
     assert files, "the export was not written into the lake"
     assert sum(len(json.loads(f.read_text())) for f in files) == 100
+
+
+def test_without_configuration_a_machine_without_docker_runs_locally(monkeypatch):
+    monkeypatch.delenv("CONTAINER_RUNTIME", raising=False)
+    monkeypatch.delenv("AIRFLOW_VAR_CONTAINER_RUNTIME", raising=False)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    op = ContainerTaskOperator(task_id="scrape", spec_name="scraper", command=["scrape"])
+    assert op._runtime() == "local"
+    monkeypatch.setenv("CONTAINER_RUNTIME", "docker")
+    assert op._runtime() == "docker"

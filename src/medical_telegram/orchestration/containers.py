@@ -133,8 +133,23 @@ class ContainerTaskOperator(DockerOperator):
     def spec(self) -> ContainerSpec:
         return SPECS[self.spec_name]
 
+    def _runtime(self) -> str:
+        """The configured runtime; unconfigured, docker only where an engine answers and holds the image
+        (a machine with Docker but without the project's images runs the venvs instead)."""
+        configured = settings.configured_runtime()
+        if configured:
+            return configured
+        if settings.docker_available():
+            try:
+                if self.cli.images(name=self.image):
+                    return "docker"
+                self.log.info("image %s is not built here: running %s in its venv", self.image, self.spec_name)
+            except Exception as exc:  # an engine that does not answer: same as none
+                self.log.info("Docker engine not usable (%s): running %s in its venv", exc, self.spec_name)
+        return "local"
+
     def execute(self, context):
-        runtime = settings.container_runtime()
+        runtime = self._runtime()
         secrets = self.spec.secrets() if self.spec.secrets else {}
         if runtime == "local":
             result = self.execute_local(secrets)

@@ -81,12 +81,20 @@ def docker_available() -> bool:
     return True  # a TCP engine: trust the configuration
 
 
-def container_runtime() -> str:
-    """`docker` or `local`; by default docker where an engine's socket exists, local elsewhere."""
-    value = (setting("container_runtime") or ("docker" if docker_available() else "local")).lower()
+def configured_runtime() -> str | None:
+    """`docker` or `local` when configured (Variable / CONTAINER_RUNTIME), else None."""
+    value = setting("container_runtime")
+    if value is None:
+        return None
+    value = value.lower()
     if value not in ("docker", "local"):
         raise ValueError(f"container_runtime must be docker or local, got {value!r}")
     return value
+
+
+def container_runtime() -> str:
+    """`docker` or `local`; by default docker where an engine's socket exists, local elsewhere."""
+    return configured_runtime() or ("docker" if docker_available() else "local")
 
 
 def lake_dir() -> Path:
