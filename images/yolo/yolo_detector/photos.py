@@ -57,7 +57,7 @@ class Letterboxed:
     """A decoded photo resized to fit the model's input and centred on a canvas of the batch's shape."""
 
     header: Header
-    array: np.ndarray  # H x W x 3, BGR (the order ultralytics expects of arrays)
+    array: np.ndarray  # H x W x 3, RGB
     scale_x: float  # canvas pixels per original pixel
     scale_y: float
     left: int
@@ -151,7 +151,7 @@ def letterbox(header: Header, imgsz: int, canvas: tuple[int, int]) -> Letterboxe
     top = round((canvas_h - height) / 2 - 0.1)
     left = round((canvas_w - width) / 2 - 0.1)
     array = np.full((canvas_h, canvas_w, 3), PAD_VALUE, dtype=np.uint8)
-    array[top:top + height, left:left + width] = pixels[:, :, ::-1]  # RGB -> BGR
+    array[top:top + height, left:left + width] = pixels
     return Letterboxed(header, array, width / header.width, height / header.height, left, top)
 
 
