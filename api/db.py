@@ -33,12 +33,10 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         kwargs={
             "row_factory": dict_row,
             "connect_timeout": settings.connect_timeout_s,
-            # Plans are made for the actual values: a search word in every post wants a different plan (scan in
-            # stored order, stop early) from a rare one (GIN index), which a cached generic plan would not see.
             # The serving tables are small enough to stay cached: random reads cost little more than sequential.
             # Timestamps in the JSON PostgreSQL builds are in UTC.
             "options": f"-c statement_timeout={settings.statement_timeout_ms} -c TimeZone=UTC"
-                       " -c plan_cache_mode=force_custom_plan -c random_page_cost=1.1",
+                       " -c random_page_cost=1.1",
             "application_name": "medical-telegram-api",
         },
         configure=_configure,

@@ -12,7 +12,7 @@
 _TIER = """(
     select message_key, channel_name, message_id, posted_at, view_count, document
     from api.api_message_search
-    where age_tier = {tier} and document @@ to_tsquery('simple', %(tsquery)s) {{channel_filter}}
+    where age_tier = {tier} and document @@ {{match}}
     limit %(candidates)s
 )"""
 
@@ -37,4 +37,7 @@ join marts.fct_messages as messages on messages.message_key = hits.message_key
 order by hits.rank desc, hits.posted_at desc, hits.message_key
 """
 
-CHANNEL_FILTER = "and channel_name = %(channel)s"
+# What the stored document must match: the words, and with a channel filter also the channel's own lexeme
+# ('@<channel_name>', see the dbt model), which the GIN index intersects with the words.
+MATCH = "to_tsquery('simple', %(tsquery)s)"
+MATCH_IN_CHANNEL = "(to_tsquery('simple', %(tsquery)s) && %(channel_lexeme)s::tsquery) and channel_name = %(channel)s"

@@ -47,13 +47,14 @@ async def search_messages(
     items: list[MessageHit] = []
     has_more = False
     if tsquery:
-        params = {"tsquery": tsquery, "limit": limit + 1, "offset": offset, "channel": None,
-                  "candidates": candidates}
-        channel_filter = ""
+        params = {"tsquery": tsquery, "limit": limit + 1, "offset": offset, "candidates": candidates}
+        match = sql.MATCH
         if channel:
-            params["channel"] = channel_key(channel)
-            channel_filter = sql.CHANNEL_FILTER
-        rows = await db.fetch_all(sql.SEARCH.format(channel_filter=channel_filter), params)
+            name = channel_key(channel)
+            # A quoted tsquery lexeme; the name is [a-z0-9_] only (validated), so it needs no escaping.
+            params.update(channel=name, channel_lexeme=f"'@{name}'")
+            match = sql.MATCH_IN_CHANNEL
+        rows = await db.fetch_all(sql.SEARCH.format(match=match), params)
         has_more = len(rows) > limit
         items = [MessageHit(**row) for row in rows[:limit]]
     return MessageSearch(

@@ -49,7 +49,7 @@ def tiered_warehouse(make_database):
             select message_key, channel_name, message_id, posted_at, view_count,
                    case when posted_at >= %(newest)s - interval '30 days' then 0
                         when posted_at >= %(newest)s - interval '365 days' then 1 else 2 end,
-                   to_tsvector('simple', message_text)
+                   to_tsvector('simple', message_text) || array_to_tsvector(array['@' || channel_name])
             from marts.fct_messages order by posted_at desc""", {"newest": NEWEST})
         conn.commit()
     return dsn, posts
@@ -84,3 +84,14 @@ def test_search_messages_finds_a_rare_word_in_the_oldest_tier(tiered_api, tiered
     body = tiered_api.get("/api/search/messages", params={"query": "quin"}).json()
     assert [hit["message_id"] for hit in body["items"]] == [quinine[0]]
     assert "<mark>QUININE</mark>" in body["items"][0]["snippet"]
+
+
+def test_search_messages_in_one_channel_uses_its_lexeme(tiered_api, tiered_warehouse):
+    _, posts = tiered_warehouse
+    (quinine,) = [p for p in posts if "QUININE" in p[2]]
+    hits = tiered_api.get("/api/search/messages", params={"query": "quinine", "channel": "oldpharmacy"}).json()
+    assert [hit["message_id"] for hit in hits["items"]] == [quinine[0]]
+    other = tiered_api.get("/api/search/messages", params={"query": "quinine", "channel": "newpharmacy"}).json()
+    assert other["items"] == []
+    # The channel's lexeme is not reachable as a word: '@' never survives the query's word split.
+    assert tiered_api.get("/api/search/messages", params={"query": "@oldpharmacy"}).json()["items"] == []
