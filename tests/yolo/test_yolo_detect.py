@@ -153,3 +153,34 @@ def test_help_of_every_command(yolo_cli):
     for command in ([], ["detect"], ["categories"], ["roles"]):
         run = yolo_cli(*command, "--help")
         assert run.returncode == 0 and "usage: yolo-detect" in run.stdout
+
+
+def _iou(a: dict, b: dict) -> float:
+    width = min(a["x_max"], b["x_max"]) - max(a["x_min"], b["x_min"])
+    height = min(a["y_max"], b["y_max"]) - max(a["y_min"], b["y_min"])
+    inter = max(width, 0) * max(height, 0)
+
+    def area(r):
+        return (r["x_max"] - r["x_min"]) * (r["y_max"] - r["y_min"])
+
+    return inter / (area(a) + area(b) - inter)
+
+
+def test_batched_path_finds_the_same_persons(yolo_cli, offline_model, ultralytics_assets, tmp_path):
+    """The GPU's code path (photos of a batch on one shared canvas), run on the CPU: the persons found with
+    confidence photo by photo are found batched too, in about the same boxes (the padding differs)."""
+    runs = {}
+    for mode, env in (("alone", {}), ("batched", {"YOLO_CPU_BATCHES": "1"})):
+        lake = tmp_path / mode
+        put_photo(lake, "assets", 1, ultralytics_assets / "bus.jpg")  # portrait
+        put_photo(lake, "assets", 2, ultralytics_assets / "zidane.jpg")  # landscape: a 640x640 shared canvas
+        run = yolo_cli("detect", "--lake", str(lake), "--weights", str(offline_model), "--device", "cpu",
+                       "--batch-size", "2", env=env)
+        assert run.returncode == 0, run.stderr
+        runs[mode] = detection_records(lake)
+    strong = [r for r in runs["alone"] if r["confidence"] > 0.6]
+    assert len(strong) >= 3
+    for r in strong:
+        twins = [b for b in runs["batched"] if b["message_id"] == r["message_id"]]
+        assert max(_iou(r, b) for b in twins) > 0.5, (r, twins)
+    assert {r["message_id"] for r in runs["batched"] if r["detected_class"] == "person"} == {1, 2}

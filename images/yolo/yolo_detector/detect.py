@@ -181,7 +181,8 @@ class Model:
         # costs: a batch's activations (~200 MB at 16 photos) outgrow what malloc keeps for reuse, so each call
         # maps and faults in fresh memory (about 15% more CPU time, measured). There each photo goes alone, on
         # a canvas of its own; --batch-size still sets how many are decoded ahead.
-        self.per_photo = self.device == "cpu"
+        # YOLO_CPU_BATCHES=1 keeps batches on a CPU too: the GPU's code path, for tests on machines without one.
+        self.per_photo = self.device == "cpu" and os.environ.get("YOLO_CPU_BATCHES") != "1"
         if self.device == "cpu" and settings.threads:
             torch.set_num_threads(settings.threads)
         self._torch = torch
