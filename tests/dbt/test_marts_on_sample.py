@@ -120,3 +120,25 @@ def test_image_detections_are_categorised_per_photo(sample_db):
         (22934, "yolov8n", 1, "product_display", "product_display"),
         (22946, "yolov8n", 1, "product_display", "product_display"),
     ]
+
+
+def test_docs_generate_and_every_model_and_column_is_described(sample_warehouse_dsn, tmp_path):
+    import json
+
+    from medical_telegram.dbt_runner import run_dbt
+
+    run_dbt(["docs", "generate"], sample_warehouse_dsn, target_path=tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    ours = [node for node in manifest["nodes"].values()
+            if node["resource_type"] in ("model", "seed")
+            and node["original_file_path"].startswith(("models/staging/", "models/marts/", "seeds/"))]
+    assert len(ours) == 12
+    missing = []
+    for node in ours:
+        if not node["description"].strip():
+            missing.append(node["name"])
+        columns = catalog["nodes"][node["unique_id"]]["columns"]
+        described = {name for name, column in node["columns"].items() if column["description"].strip()}
+        missing += [f"{node['name']}.{name}" for name in columns if name not in described]
+    assert missing == []

@@ -9,12 +9,6 @@ daily_activity as (
 
 ),
 
-messages as (
-
-    select * from {{ ref('stg_telegram_messages') }}
-
-),
-
 channel_types as (
 
     select * from {{ ref('channels') }}
@@ -28,7 +22,9 @@ channel_stats as (
         min(full_date) as first_post_date,
         max(full_date) as last_post_date,
         sum(post_count)::bigint as total_posts,
-        round(sum(total_views)::numeric / nullif(sum(viewed_post_count), 0), 2) as avg_views
+        round(sum(total_views)::numeric / nullif(sum(viewed_post_count), 0), 2) as avg_views,
+        (array_agg(channel_title order by full_date desc) filter (where channel_title is not null))[1]
+            as channel_title
 
     from daily_activity
     group by channel_name
@@ -40,7 +36,7 @@ final as (
     select
         {{ channel_key('channel_stats.channel_name') }} as channel_key,
         channel_stats.channel_name,
-        latest_title.channel_title,
+        channel_stats.channel_title,
         coalesce(
             channel_types.channel_type,
             case
@@ -56,13 +52,6 @@ final as (
 
     from channel_stats
     left join channel_types on channel_types.channel_name = channel_stats.channel_name
-    -- The title of the channel's newest post that has one (the primary key's order: a few index reads).
-    left join lateral (
-        select messages.channel_title from messages
-        where messages.channel_name = channel_stats.channel_name and messages.channel_title is not null
-        order by messages.message_id desc
-        limit 1
-    ) as latest_title on true
 
 )
 

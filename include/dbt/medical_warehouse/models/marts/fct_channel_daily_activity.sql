@@ -32,6 +32,8 @@ final as (
     select
         channel_key,
         min(channel_name) as channel_name,
+        (array_agg(channel_title order by posted_at desc) filter (where channel_title is not null))[1]
+            as channel_title,
         date_key,
         to_date(date_key::text, 'YYYYMMDD') as full_date,
         count(*) as post_count,

@@ -18,13 +18,15 @@
 
 with
 
-detections as (
+-- Not materialized: both are read more than once, and materializing the staging views would clean the text
+-- of every post; inlined, PostgreSQL reads only the rows (and columns) the filters below select.
+detections as not materialized (
 
     select * from {{ ref('stg_image_detections') }}
 
 ),
 
-messages as (
+messages as not materialized (
 
     select * from {{ ref('stg_telegram_messages') }}
 

@@ -34,6 +34,7 @@ final as (
         message_id,
         {{ channel_key('channel_name') }} as channel_key,
         channel_name,
+        channel_title,
         {{ date_key('posted_at') }} as date_key,
         posted_at,
         message_text,
