@@ -19,3 +19,6 @@ lint: setup
 
 bench: setup    ## benchmarks (not tests): each prints its figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done
+
+images:         ## container images without a registry: Docker engine, debootstrap base, scraper/yolo/api
+	@bash scripts/images.sh $(IMAGES)
