@@ -82,8 +82,13 @@ def pipeline(make_database, tmp_path_factory):
     result = subprocess.run([sys.executable, "-m", "medical_telegram.orchestration.run_full_pipeline"],
                             capture_output=True, text=True, env=env, cwd=REPO, timeout=1800)
     print(f"full_pipeline ran in {time.monotonic() - began:.0f} s")
+    log = tmp / "full_pipeline.log"
+    log.write_text(result.stdout + result.stderr)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert result.returncode == 0 and lines, (result.stdout[-4000:], result.stderr[-4000:])
+    assert lines, (result.stdout[-3000:], result.stderr[-3000:])
+    not_ok = {task: state for task, state in json.loads(lines[-1])["tasks"].items()
+              if state not in ("success", "upstream_failed")}
+    assert result.returncode == 0, f"full_pipeline failed: {not_ok}; the whole log is in {log}"
     return {"outcome": json.loads(lines[-1]), "dsn": dsn, "tmp": tmp, "env": env}
 
 
@@ -135,6 +140,30 @@ def test_ingestion_asset_event_queued_data_transformation(pipeline):
     extra = json.loads(events[0][0])
     assert extra["inserted"] == 100 and extra["quarantined"] == 0 and extra["quality_score"] > 0.8
     assert ("data_transformation",) in queued
+
+
+def test_data_ingestion_event_queues_data_transformation(pipeline):
+    """data_ingestion itself, on the same Airflow: its raw-messages event queues data_transformation."""
+    database = pipeline["tmp"] / "airflow" / "airflow.db"
+    with sqlite3.connect(database) as db:
+        db.execute("delete from asset_dag_run_queue")
+    result = subprocess.run([sys.executable, "-m", "medical_telegram.orchestration.run_dag", "data_ingestion"],
+                            capture_output=True, text=True, env=pipeline["env"], cwd=REPO, timeout=900)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert result.returncode == 0 and lines, (result.stdout[-3000:], result.stderr[-3000:])
+    with sqlite3.connect(database) as db:
+        events = db.execute(
+            "select e.extra from asset_event e join asset a on a.id = e.asset_id"
+            " where a.name = 'raw_telegram_messages' and e.source_dag_id = 'data_ingestion'"
+        ).fetchall()
+        queued = db.execute(
+            "select q.target_dag_id from asset_dag_run_queue q join asset a on a.id = q.asset_id"
+            " where a.name = 'raw_telegram_messages'"
+        ).fetchall()
+    assert len(events) == 1
+    extra = json.loads(events[0][0])
+    assert {"rows_loaded", "quarantined", "quality_score"} <= set(extra) and extra["quarantined"] == 0
+    assert queued == [("data_transformation",)]
 
 
 def test_api_answers_from_the_marts(pipeline):
