@@ -166,11 +166,24 @@ def _existing_tables(dsn: str) -> set[tuple[str, str]]:
 
 
 def _signature(expectations) -> list[str]:
-    """What a suite checks, without the ids GX gives each expectation (they change on every save)."""
+    """What a suite checks, without the ids GX gives each expectation (they change on every save); numbers
+    compared as floats (GX stores 7 as 7.0)."""
     import json
 
-    return sorted(json.dumps([e.type, e.kwargs, str(getattr(e, "severity", ""))], sort_keys=True, default=str)
-                  for e in (x.configuration if hasattr(x, "configuration") else x for x in expectations))
+    def plain(value):
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return str(value)
+
+    configs = (x.configuration if hasattr(x, "configuration") else x for x in expectations)
+    return sorted(json.dumps([e.type, plain(dict(e.kwargs)), str(getattr(e, "severity", ""))], sort_keys=True)
+                  for e in configs)
 
 
 def _get(store, name: str):
