@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
+import os
+import re
 import shutil
+import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
+
+import psycopg
 
 from medical_telegram import lake, warehouse
 from medical_telegram.export_importer import ExportError, import_export
@@ -76,33 +83,113 @@ def lake_inventory(root: Path) -> dict[str, dict[str, int]]:
     return {"channels": inventory, "quarantined_files": quarantined}
 
 
+def run_full_pipeline(dsn: str, root: Path, log_file: Path) -> dict:
+    """full_pipeline under Airflow (dag.test, runtime local unless configured), its output kept in log_file;
+    a line every 20 s says it is still going and what it last did."""
+    env = {**os.environ, "DATA_LAKE_DIR": str(root), "AIRFLOW_CONN_WAREHOUSE_DB": dsn}
+    env.setdefault("TELEGRAM_EXPORT_PATH", str(SAMPLE_DIR / "desktop_export"))
+    env.setdefault("TELEGRAM_EXPORT_CHANNEL", SAMPLE_CHANNEL)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "medical_telegram.orchestration.run_full_pipeline"]
+    started = last_report = time.monotonic()
+    last_task, outcome = "", {}
+    with log_file.open("w") as log, subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                                      stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        for line in proc.stdout:
+            log.write(line)
+            if match := _TASK_IN_LOG.search(line):
+                last_task = match.group(1)
+            if line.startswith('{"dag_id"'):
+                outcome = json.loads(line)
+            if time.monotonic() - last_report > 20:
+                last_report = time.monotonic()
+                print(f"  full_pipeline running, {time.monotonic() - started:4.0f} s"
+                      f"{f' (at {last_task})' if last_task else ''}; log: {log_file}", file=sys.stderr)
+    if proc.returncode or outcome.get("state") != "success":
+        failed = [t for t, state in outcome.get("tasks", {}).items() if state not in ("success", "skipped")]
+        raise DemoError(f"full_pipeline did not succeed (failed: {', '.join(failed) or 'see the log'}); "
+                        f"log: {log_file}")
+    return outcome
+
+
+_TASK_IN_LOG = re.compile(r"task_id[=:' \"]+([\w.\-\[\]]+)")
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def marts_summary(dsn: str) -> dict:
+    with warehouse.connect(dsn) as conn:
+        counts = {table: conn.execute(f"select count(*) from marts.{table}").fetchone()[0]
+                  for table in ("fct_messages", "fct_product_mentions", "fct_image_detections", "dim_channels")}
+        top = conn.execute(
+            "select product_name, count(*), percentile_cont(0.5) within group (order by price_birr)"
+            " from marts.fct_product_mentions group by 1 order by 2 desc, 1 limit 5").fetchall()
+    return {"rows": counts, "top_products": [{"product": p, "mentions": n, "median_price_birr": m}
+                                             for p, n, m in top]}
+
+
+def serve_api(dsn: str, port: int) -> None:
+    """Serve the API with the read-only role (created by the migrations) until interrupted."""
+    parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    parts.update(user="medtel_api", password=None)
+    env = {**os.environ, "API_DATABASE_URL": psycopg.conninfo.make_conninfo(
+        **{k: v for k, v in parts.items() if v is not None})}
+    subprocess.run([sys.executable, "-m", "api", "--port", str(port)], env=env, cwd=PROJECT_DIR)
+
+
 def cmd_demo(args) -> dict:
-    """The main job on the bundled sample: lake → warehouse, and what it did, in numbers."""
+    """The main job on the bundled sample: the whole pipeline under Airflow, then the API."""
     root = lake.lake_dir()
     log = logging.getLogger("medtel.demo")
     log.info("lake: %s", root)
     seeded = seed_sample_lake(root)
     log.info("sample lake snapshot: %(messages)d posts merged, %(images_copied)d photos copied", seeded)
-    imported = import_export(SAMPLE_DIR / "desktop_export", root, channel_name=SAMPLE_CHANNEL)
     dsn = warehouse.warehouse_dsn()
     log.info("warehouse: %s%s", warehouse.redact(dsn), " (embedded)" if warehouse.configured_dsn() is None else "")
+    if args.load_only:
+        with warehouse.connect(dsn) as conn:
+            migrate(conn)
+            loaded = load_messages(conn, root).as_dict()
+    else:
+        log.info("running full_pipeline under Airflow: import the bundled export, load, detect, dbt, checks")
+        outcome = run_full_pipeline(dsn, root, PROJECT_DIR / ".airflow" / "full_pipeline.log")
+        log.info("full_pipeline: %s, %d tasks", outcome["state"], len(outcome["tasks"]))
+        with warehouse.connect(dsn) as conn:
+            row = conn.execute("select count(*), coalesce(sum(rows_in), 0), coalesce(sum(quarantined), 0)"
+                               " from raw.load_log where target = 'telegram_messages'").fetchone()
+        loaded = {"files": row[0], "rows_in": row[1], "quarantined": row[2]}
     with warehouse.connect(dsn) as conn:
-        migrate(conn)
-        loaded = load_messages(conn, root)
         in_warehouse = dict(conn.execute(
             "select channel_name, count(*) from raw.telegram_messages group by 1 order by 1").fetchall())
     inventory = lake_inventory(root)
-    print("\nWhat the lake and the warehouse hold now:", file=sys.stderr)
-    print(f"  {'channel':<24}{'messages':>10}{'images':>8}{'in raw':>8}", file=sys.stderr)
+    say = functools.partial(print, file=sys.stderr)
+    say("\nWhat the lake and the warehouse hold now:")
+    say(f"  {'channel':<24}{'messages':>10}{'images':>8}{'in raw':>8}")
     for name, counts in inventory["channels"].items():
-        print(f"  {name:<24}{counts['messages']:>10}{counts['images']:>8}{in_warehouse.get(name, 0):>8}",
-              file=sys.stderr)
-    totals = loaded.as_dict()
-    print(f"  this run: {totals['rows_in']} records read = {totals['inserted']} inserted + {totals['updated']}"
-          f" updated + {totals['unchanged']} unchanged + {totals['quarantined']} quarantined;"
-          f" {totals['files_skipped']} files already loaded; quarantined files in the lake:"
-          f" {inventory['quarantined_files']}\n", file=sys.stderr)
-    return {"lake": str(root), "export": imported.as_dict(), "load": totals, "lake_inventory": inventory}
+        say(f"  {name:<24}{counts['messages']:>10}{counts['images']:>8}{in_warehouse.get(name, 0):>8}")
+    say(f"  loads so far: {loaded['rows_in']} records read, {loaded['quarantined']} quarantined;"
+        f" quarantined files in the lake: {inventory['quarantined_files']}")
+    result = {"lake": str(root), "load": loaded, "lake_inventory": inventory}
+    if args.load_only:
+        return result
+    result["marts"] = marts = marts_summary(dsn)
+    say("  marts: " + ", ".join(f"{table} {n}" for table, n in marts["rows"].items()))
+    say("  top products: " + "; ".join(
+        f"{p['product']} ({p['mentions']}x, median {p['median_price_birr'] or '-'} birr)"
+        for p in marts["top_products"]))
+    say(f"""
+Where to look:
+  Data Docs        {PROJECT_DIR / 'include/gx/uncommitted/data_docs/local_site/index.html'}
+  Airflow UI       source scripts/airflow_env.sh && airflow standalone   (then http://localhost:8080)
+  pipeline log     {PROJECT_DIR / '.airflow/full_pipeline.log'}""")
+    if args.no_serve:
+        return result
+    say(f"  API              http://127.0.0.1:{args.port}/docs   (Ctrl-C stops it)\n")
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    serve_api(dsn, args.port)
+    return result
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_migrate)
     sub = commands.add_parser("warehouse", help="show which warehouse is used (starting the embedded one)")
     sub.set_defaults(func=cmd_warehouse)
-    sub = commands.add_parser("demo", help="the main job on the bundled sample: import, load, report")
+    sub = commands.add_parser("demo", help="the main job on the bundled sample: full_pipeline, then the API")
+    sub.add_argument("--load-only", action="store_true", help="only seed the lake and load raw (no Airflow)")
+    sub.add_argument("--no-serve", action="store_true", help="do not serve the API at the end")
+    sub.add_argument("--port", type=int, default=8000, help="the API's port (default 8000)")
     sub.set_defaults(func=cmd_demo)
     return parser
 
@@ -134,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         result = args.func(args)
-    except (ExportError, warehouse.WarehouseError, argparse.ArgumentTypeError, OSError) as exc:
+    except (ExportError, warehouse.WarehouseError, DemoError, argparse.ArgumentTypeError, OSError) as exc:
         print(f"medtel {args.command}: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False))

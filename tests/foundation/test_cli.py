@@ -29,11 +29,11 @@ def test_demo_imports_and_loads_the_sample_then_a_rerun_changes_nothing(tmp_path
     monkeypatch.setenv("DATA_LAKE_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("WAREHOUSE_DSN", warehouse_dsn)
     monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE_DB", raising=False)
-    assert main(["demo"]) == 0
+    assert main(["demo", "--load-only"]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["load"]["inserted"] == 100 and first["load"]["quarantined"] == 0
     assert first["lake_inventory"]["channels"] == {"lobelia4cosmetics": {"messages": 100, "images": 122}}
-    assert main(["demo"]) == 0
+    assert main(["demo", "--load-only"]) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert second["load"]["rows_in"] == 0 and second["load"]["files_skipped"] == first["load"]["files"]
     with psycopg.connect(warehouse_dsn) as conn:
