@@ -14,21 +14,17 @@ detection_index the new result no longer has are deleted, so an image never mixe
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 
 from medical_telegram import lake
 from medical_telegram.lake import RecordError, _channel, _image_path, _instant, _int, _text
-from medical_telegram.loader import _LOG_ROW, FileResult, LoadSummary
+from medical_telegram.loader import FileResult, LakeFileLoader, LoadSummary, split_records
 
 log = logging.getLogger(__name__)
 
@@ -110,51 +106,26 @@ def check_record(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def validate(data: bytes, relpath: str) -> tuple[list[dict], list[dict]]:
-    """Split a detections file's records into valid ones and rejects (each with its reason).
-
-    Raises RecordError when the file as a whole cannot be read.
-    """
-    try:
-        items = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise RecordError(f"not valid JSON ({exc})") from None
-    if not isinstance(items, list):
-        raise RecordError(f"expected a JSON array of detection records, got {type(items).__name__}")
-    good: list[dict] = []
-    rejects: list[dict] = []
-    seen: dict[tuple, int] = {}
-    for index, item in enumerate(items):
-        try:
-            record = check_record(item)
-        except RecordError as exc:
-            rejects.append({"index": index, "reason": str(exc), "record": item})
-            continue
-        key = tuple(record[k] for k in KEY)
-        if key in seen:
-            rejects.append({"index": index, "record": item,
-                            "reason": f"duplicate key {key} in this file (first at index {seen[key]})"})
-            continue
-        seen[key] = index
-        good.append(record)
+    """A detections file's valid records and its rejects (see loader.split_records)."""
+    good, rejects = split_records(data, relpath, check_record, lambda r: tuple(r[k] for k in KEY), "detection")
     # An image with no detection has exactly one row: a null record beside real detections is a contradiction.
     images_with_detections = {(r["channel_name"], r["message_id"], r["model_name"])
                               for r in good if r["detected_class"] is not None}
-    for position in reversed(range(len(good))):
-        r = good[position]
-        if r["detected_class"] is None and (r["channel_name"], r["message_id"], r["model_name"]) in \
-                images_with_detections:
-            index = seen[tuple(r[k] for k in KEY)]
-            rejects.append({"index": index, "record": items[index],
-                            "reason": "a 'no detection' record for an image that has detections"})
-            del good[position]
-    for reject in rejects:
-        log.warning("%s: record %d quarantined: %s", relpath, reject["index"], reject["reason"])
-    return good, rejects
+    kept = []
+    for record in good:
+        if record["detected_class"] is None and \
+                (record["channel_name"], record["message_id"], record["model_name"]) in images_with_detections:
+            reason = "a 'no detection' record for an image that has detections"
+            log.warning("%s: record for message %s quarantined: %s", relpath, record["message_id"], reason)
+            rejects.append({"index": None, "reason": reason, "record": record})
+            continue
+        kept.append(record)
+    return kept, rejects
 
 
 # A result older than the one already loaded for the same image is not applied (it counts as unchanged).
 _DROP_OLDER = """
-delete from pg_temp.load_detections s
+delete from pg_temp.load_image_detections s
 using raw.image_detections t
 where t.channel_name = s.channel_name and t.message_id = s.message_id and t.model_name = s.model_name
   and t.detected_at > s.detected_at
@@ -165,7 +136,7 @@ _DELETE_STALE = """
 delete from raw.image_detections t
 using (
     select channel_name, message_id, model_name, max(detection_index) as last_index, max(detected_at) as at
-    from pg_temp.load_detections group by 1, 2, 3
+    from pg_temp.load_image_detections group by 1, 2, 3
 ) s
 where t.channel_name = s.channel_name and t.message_id = s.message_id and t.model_name = s.model_name
   and t.detection_index > s.last_index and t.detected_at <= s.at
@@ -174,7 +145,7 @@ where t.channel_name = s.channel_name and t.message_id = s.message_id and t.mode
 _UPSERT = f"""
 with upserted as (
     insert into raw.image_detections as t ({", ".join(_COPY_COLUMNS)})
-    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_detections
+    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_image_detections
     on conflict ({", ".join(KEY)}) do update set
         {", ".join(f"{c} = excluded.{c}" for c in _VALUES)}, lake_file = excluded.lake_file, loaded_at = now()
     where excluded.detected_at >= t.detected_at
@@ -194,67 +165,20 @@ def _copy_rows(records: Iterable[dict], lake_file: str) -> Iterable[tuple]:
         yield (*(record[c] for c in COLUMNS), lake_file)
 
 
-class DetectionLoader:
-    def __init__(self, conn: psycopg.Connection, root: Path):
-        self.conn = conn
-        self.root = root
-        conn.execute(
-            "create temp table if not exists load_detections"
-            " (like raw.image_detections including defaults) on commit delete rows"
-        )
-        conn.commit()
-        self.done = {
-            (path, checksum)
-            for path, checksum in conn.execute(
-                "select file_path, checksum from raw.load_log where target = %s", (TARGET,)
-            )
-        }
-        conn.commit()  # each file gets a transaction of its own: none may be open around them
+class DetectionLoader(LakeFileLoader):
+    target = TARGET
+    copy_columns = _COPY_COLUMNS
 
-    def load_file(self, path: Path) -> FileResult:
-        relpath = path.relative_to(self.root).as_posix()
-        started = datetime.now(UTC)
-        data = path.read_bytes()
-        checksum = hashlib.sha256(data).hexdigest()
-        if (relpath, checksum) in self.done:
-            return FileResult(relpath, "skipped")
-        try:
-            good, rejects = validate(data, relpath)
-        except RecordError as exc:
-            log.error("file quarantined: %s: %s", relpath, exc)
-            lake.quarantine(self.root, relpath, f"{relpath}: {exc}", data)
-            result = FileResult(relpath, "quarantined", reason=str(exc))
-            with self.conn.transaction():
-                self._log(result, checksum, started)
-            self.done.add((relpath, checksum))
-            return result
-        result = FileResult(relpath, "loaded", rows_in=len(good) + len(rejects), quarantined=len(rejects))
-        if rejects:
-            result.reason = "; ".join(sorted({r["reason"] for r in rejects}))[:1000]
-            body = orjson.dumps(rejects, option=orjson.OPT_INDENT_2)
-            lake.quarantine(self.root, f"{relpath}.rejected.json",
-                            f"{relpath}: {len(rejects)} of {result.rows_in} records rejected", body)
-        with self.conn.transaction():
-            if good:
-                columns = ", ".join(_COPY_COLUMNS)
-                with self.conn.cursor().copy(f"copy pg_temp.load_detections ({columns}) from stdin") as copy:
-                    for row in _copy_rows(good, relpath):
-                        copy.write_row(row)
-                self.conn.execute(_DROP_OLDER)
-                self.conn.execute(_DELETE_STALE)
-                inserted, updated = self.conn.execute(_UPSERT).fetchone()
-                result.inserted, result.updated = inserted, updated
-                result.unchanged = len(good) - inserted - updated
-            self._log(result, checksum, started)
-        self.done.add((relpath, checksum))
-        return result
+    def validate(self, data: bytes, relpath: str) -> tuple[list[dict], list[dict]]:
+        return validate(data, relpath)
 
-    def _log(self, result: FileResult, checksum: str, started: datetime) -> None:
-        self.conn.execute(
-            _LOG_ROW,
-            (TARGET, result.path, checksum, result.status, result.rows_in, result.inserted, result.updated,
-             result.unchanged, result.quarantined, result.reason, started),
-        )
+    def copy_rows(self, records: list[dict], relpath: str) -> Iterable[tuple]:
+        return _copy_rows(records, relpath)
+
+    def apply(self) -> tuple[int, int]:
+        self.conn.execute(_DROP_OLDER)
+        self.conn.execute(_DELETE_STALE)
+        return self.conn.execute(_UPSERT).fetchone()
 
 
 def load_detections(
@@ -266,20 +190,4 @@ def load_detections(
     """Load the lake's detections files (or the given ones) into raw.image_detections."""
     root = (root or lake.lake_dir()).resolve()
     files = sorted(paths) if paths is not None else detection_files(root)
-    loader = DetectionLoader(conn, root)
-    summary = LoadSummary()
-    began = time.monotonic()
-    for number, path in enumerate(files, 1):
-        result = loader.load_file(path.resolve())
-        summary.files.append(result)
-        if progress:
-            progress(number, len(files), result)
-    conn.commit()
-    summary.seconds = time.monotonic() - began
-    log.info(
-        "raw.image_detections: %(files)d files (%(files_loaded)d loaded, %(files_skipped)d unchanged and skipped,"
-        " %(files_quarantined)d with quarantined data); %(rows_in)d records in = %(inserted)d inserted +"
-        " %(updated)d updated + %(unchanged)d unchanged + %(quarantined)d quarantined, in %(seconds).1f s",
-        summary.as_dict(),
-    )
-    return summary
+    return DetectionLoader(conn, root).load_files(files, progress)

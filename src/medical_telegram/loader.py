@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
@@ -39,7 +40,7 @@ def _new_value(column: str) -> str:
 _UPSERT = f"""
 with upserted as (
     insert into raw.telegram_messages as t ({", ".join(_COPY_COLUMNS)})
-    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_messages
+    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_telegram_messages
     on conflict (channel_name, message_id) do update set
         {", ".join(f"{c} = {_new_value(c)}" for c in _TRACKED)},
         raw = excluded.raw, scraped_at = excluded.scraped_at, lake_file = excluded.lake_file,
@@ -122,8 +123,10 @@ def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[tup
         yield (*(getattr(record, f) for f in fields), orjson.dumps(record.raw).decode(), lake_file)
 
 
-def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict]]:
-    """Split a lake file's records into valid ones and rejects (each with its reason).
+def split_records(data: bytes, relpath: str, check: Callable[[Any], Any], key: Callable[[Any], tuple],
+                  what: str) -> tuple[list, list[dict]]:
+    """Parse a lake file (a JSON array) and split its records into valid ones and rejects, each reject with its
+    index and reason; a repeated key is rejected after its first occurrence.
 
     Raises RecordError when the file as a whole cannot be read.
     """
@@ -132,49 +135,73 @@ def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict]
     except orjson.JSONDecodeError as exc:
         raise RecordError(f"not valid JSON ({exc})") from None
     if not isinstance(items, list):
-        raise RecordError(f"expected a JSON array of message records, got {type(items).__name__}")
-    good: list[MessageRecord] = []
+        raise RecordError(f"expected a JSON array of {what} records, got {type(items).__name__}")
+    good: list = []
     rejects: list[dict] = []
-    seen: dict[tuple[str, int], int] = {}
+    seen: dict[tuple, int] = {}
     for index, item in enumerate(items):
         try:
-            record = MessageRecord.from_dict(item)
+            record = check(item)
         except RecordError as exc:
             rejects.append({"index": index, "reason": str(exc), "record": item})
             continue
-        key = (record.channel_name, record.message_id)
-        if key in seen:
-            reason = f"duplicate message_id {record.message_id} in this file (first at index {seen[key]})"
+        record_key = key(record)
+        if record_key in seen:
+            reason = f"duplicate {what} {record_key} in this file (first at index {seen[record_key]})"
             rejects.append({"index": index, "reason": reason, "record": item})
             continue
-        seen[key] = index
+        seen[record_key] = index
         good.append(record)
     for reject in rejects:
-        message_id = reject["record"].get("message_id") if isinstance(reject["record"], dict) else None
-        log.warning("%s: record %d (message_id %s) quarantined: %s", relpath, reject["index"], message_id,
-                    reject["reason"])
+        log.warning("%s: record %d quarantined: %s", relpath, reject["index"], reject["reason"])
     return good, rejects
 
 
-class MessageLoader:
+def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict]]:
+    """A message file's valid records and its rejects (see split_records)."""
+    return split_records(data, relpath, MessageRecord.from_dict,
+                         lambda r: (r.channel_name, r.message_id), "message")
+
+
+class LakeFileLoader:
+    """Loads lake files into one raw table, each file in one transaction: its valid records are COPYed into a
+    temporary table and applied, and a raw.load_log row records the file's checksum and counts. A file already
+    loaded with the same checksum is skipped; bad records and unreadable files are quarantined.
+
+    A subclass names its target table and says how to validate, copy and apply a file's records.
+    """
+
+    target: str
+    copy_columns: tuple[str, ...]
+
     def __init__(self, conn: psycopg.Connection, root: Path):
         self.conn = conn
         self.root = root
+        self.temp_table = f"pg_temp.load_{self.target}"
         conn.execute("set synchronous_commit = off")  # a crash loses whole files (and their log rows) only
         conn.execute(
-            "create temp table if not exists load_messages"
-            " (like raw.telegram_messages including defaults) on commit delete rows"
+            f"create temp table if not exists load_{self.target}"
+            f" (like raw.{self.target} including defaults) on commit delete rows"
         )
-        conn.commit()
         self.done = {
             (path, checksum)
             for path, checksum in conn.execute(
-                "select file_path, checksum from raw.load_log where target = %s", (TARGET,)
+                "select file_path, checksum from raw.load_log where target = %s", (self.target,)
             )
         }
         # Each file gets a transaction of its own, so none may be open around them (it would turn them
         # into savepoints of one long transaction).
         conn.commit()
+
+    def validate(self, data: bytes, relpath: str) -> tuple[list, list[dict]]:
+        raise NotImplementedError
+
+    def copy_rows(self, records: list, relpath: str) -> Iterable[tuple]:
+        raise NotImplementedError
+
+    def apply(self) -> tuple[int, int]:
+        """Move the temporary table's rows into the target; returns (inserted, updated)."""
+        raise NotImplementedError
 
     def load_file(self, path: Path) -> FileResult:
         relpath = path.relative_to(self.root).as_posix()
@@ -184,7 +211,7 @@ class MessageLoader:
         if (relpath, checksum) in self.done:
             return FileResult(relpath, "skipped")
         try:
-            good, rejects = validate(data, relpath)
+            good, rejects = self.validate(data, relpath)
         except RecordError as exc:
             reason = f"{relpath}: {exc}"
             log.error("file quarantined: %s", reason)
@@ -202,13 +229,12 @@ class MessageLoader:
                             f"{relpath}: {len(rejects)} of {result.rows_in} records rejected", body)
         with self.conn.transaction():
             if good:
-                copy_sql = f"copy pg_temp.load_messages ({', '.join(_COPY_COLUMNS)}) from stdin"
+                copy_sql = f"copy {self.temp_table} ({', '.join(self.copy_columns)}) from stdin"
                 with self.conn.cursor().copy(copy_sql) as copy:
-                    for row in _copy_rows(good, relpath):
+                    for row in self.copy_rows(good, relpath):
                         copy.write_row(row)
-                inserted, updated = self.conn.execute(_UPSERT).fetchone()
-                result.inserted, result.updated = inserted, updated
-                result.unchanged = len(good) - inserted - updated
+                result.inserted, result.updated = self.apply()
+                result.unchanged = len(good) - result.inserted - result.updated
             self._log(result, checksum, started)
         self.done.add((relpath, checksum))
         return result
@@ -216,9 +242,48 @@ class MessageLoader:
     def _log(self, result: FileResult, checksum: str, started: datetime) -> None:
         self.conn.execute(
             _LOG_ROW,
-            (TARGET, result.path, checksum, result.status, result.rows_in, result.inserted, result.updated,
+            (self.target, result.path, checksum, result.status, result.rows_in, result.inserted, result.updated,
              result.unchanged, result.quarantined, result.reason, started),
         )
+
+    def load_files(self, files: Iterable[Path],
+                   progress: Callable[[int, int, FileResult], None] | None = None) -> LoadSummary:
+        files = list(files)
+        summary = LoadSummary()
+        began = last_report = time.monotonic()
+        for number, path in enumerate(files, 1):
+            result = self.load_file(path.resolve())
+            summary.files.append(result)
+            if progress:
+                progress(number, len(files), result)
+            if time.monotonic() - last_report > 10:
+                last_report = time.monotonic()
+                log.info("loading raw.%s: %d of %d files, %d rows so far", self.target, number, len(files),
+                         summary.total("rows_in"))
+        self.conn.commit()
+        summary.seconds = time.monotonic() - began
+        log.info(
+            f"raw.{self.target}: %(files)d files (%(files_loaded)d loaded, %(files_skipped)d unchanged and"
+            " skipped, %(files_quarantined)d with quarantined data); %(rows_in)d records in = %(inserted)d"
+            " inserted + %(updated)d updated + %(unchanged)d unchanged + %(quarantined)d quarantined,"
+            " in %(seconds).1f s",
+            summary.as_dict(),
+        )
+        return summary
+
+
+class MessageLoader(LakeFileLoader):
+    target = TARGET
+    copy_columns = _COPY_COLUMNS
+
+    def validate(self, data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict]]:
+        return validate(data, relpath)
+
+    def copy_rows(self, records: list[MessageRecord], relpath: str) -> Iterable[tuple]:
+        return _copy_rows(records, relpath)
+
+    def apply(self) -> tuple[int, int]:
+        return self.conn.execute(_UPSERT).fetchone()
 
 
 def load_messages(
@@ -230,24 +295,4 @@ def load_messages(
     """Load the lake's message files (or the given ones) into raw.telegram_messages."""
     root = (root or lake.lake_dir()).resolve()
     files = sorted(paths) if paths is not None else message_files(root)
-    loader = MessageLoader(conn, root)
-    summary = LoadSummary()
-    began = last_report = time.monotonic()
-    for number, path in enumerate(files, 1):
-        result = loader.load_file(path.resolve())
-        summary.files.append(result)
-        if progress:
-            progress(number, len(files), result)
-        if time.monotonic() - last_report > 10:
-            last_report = time.monotonic()
-            log.info("loading: %d of %d files, %d rows so far", number, len(files), summary.total("rows_in"))
-    conn.commit()
-    summary.seconds = time.monotonic() - began
-    totals = summary.as_dict()
-    log.info(
-        "raw.telegram_messages: %(files)d files (%(files_loaded)d loaded, %(files_skipped)d unchanged and skipped,"
-        " %(files_quarantined)d with quarantined data); %(rows_in)d records in = %(inserted)d inserted +"
-        " %(updated)d updated + %(unchanged)d unchanged + %(quarantined)d quarantined, in %(seconds).1f s",
-        totals,
-    )
-    return summary
+    return MessageLoader(conn, root).load_files(files, progress)
