@@ -89,6 +89,9 @@ def run_full_pipeline(dsn: str, root: Path, log_file: Path) -> dict:
     env = {**os.environ, "DATA_LAKE_DIR": str(root), "AIRFLOW_CONN_WAREHOUSE_DB": dsn}
     env.setdefault("TELEGRAM_EXPORT_PATH", str(SAMPLE_DIR / "desktop_export"))
     env.setdefault("TELEGRAM_EXPORT_CHANNEL", SAMPLE_CHANNEL)
+    # The images' virtual environments, unless asked for containers: they run as their own user, which needs
+    # a lake it can write (CONTAINER_RUNTIME=docker CONTAINER_USER=uid:gid, see the README).
+    env.setdefault("CONTAINER_RUNTIME", "local")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "medical_telegram.orchestration.run_full_pipeline"]
     started = last_report = time.monotonic()

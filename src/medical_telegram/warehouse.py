@@ -136,6 +136,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         if self.is_running():
+            if not (self.pgdata / "postmaster.pid").exists():
+                raise WarehouseError(
+                    f"port {self.port} is taken by a server that is not the embedded warehouse in {self.pgdata};"
+                    " set WAREHOUSE_EMBEDDED_PORT to a free port (or configure WAREHOUSE_DSN)"
+                )
             self._ensure_database()
             return self.dsn
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -102,3 +102,12 @@ def test_embedded_warehouse_starts_when_nothing_is_configured_and_is_reused(tmp_
             assert conn.execute("select to_regclass('kept')").fetchone()[0] == "kept"
     finally:
         embedded.stop()
+
+
+def test_embedded_warehouse_refuses_a_port_held_by_another_server(tmp_path, monkeypatch):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        monkeypatch.setenv("WAREHOUSE_EMBEDDED_PORT", str(other.getsockname()[1]))
+        with pytest.raises(warehouse.WarehouseError, match="not the embedded warehouse"):
+            warehouse.EmbeddedPostgres(tmp_path / "wh").start()
