@@ -10,9 +10,12 @@ What it does, in a scratch database of its own (dropped at the end unless --keep
    posts on this machine; --mentions dbt runs the whole project;
 3. times, in SQL, each serving-table query against the naive query on the marts it replaces (median of 3 naive
    and 7 served runs, and the ratio) — the baseline measured in the same run;
-4. serves the API with uvicorn (2 workers: the machine has 2 cores) through the read-only role, and loads each
-   endpoint for 30 s with 16 concurrent keep-alive connections over loopback using wrk (`apt-get install wrk`),
-   rotating through realistic parameters (channels, search words in English and Amharic).
+4. serves the API with uvicorn through the read-only role, and loads each endpoint for 30 s with 16 concurrent
+   keep-alive connections over loopback using wrk (`apt-get install wrk`), rotating through realistic
+   parameters (channels, search words in English and Amharic). Workers: 1 by default. On this 2-core machine,
+   where PostgreSQL and wrk share the cores, 2 workers gave 10-70 % more requests/s but p99 of 0.1-2 s (the 16
+   keep-alive connections split unevenly between the two processes), 1 worker p99 of 14-50 ms at about the
+   same throughput for the database-bound endpoints; --workers 2 measures the other.
 
 Usage: .venv/bin/python bench/bench_api.py [--messages 1000000] [--duration 30] [--connections 16]
        [--mentions direct|dbt] [--keep] [--prepare-only] [--reuse DBNAME] [--only NAME]
@@ -375,7 +378,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per endpoint")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (2 cores here)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (see the module docstring)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--reuse", metavar="DBNAME", help="benchmark an existing scratch database")
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
