@@ -125,17 +125,23 @@ def test_data_docs_were_built(pipeline):
     assert validations, "no validation pages in the Data Docs"
 
 
-def test_ingestion_asset_event_queued_data_transformation(pipeline):
-    database = pipeline["tmp"] / "airflow" / "airflow.db"
+def _raw_messages_events(database: Path, source_dag_id: str) -> tuple[list, list]:
+    """The raw_telegram_messages Asset events a DAG emitted, and the DAG runs they queued."""
     with sqlite3.connect(database) as db:
         events = db.execute(
             "select e.extra from asset_event e join asset a on a.id = e.asset_id"
-            " where a.name = 'raw_telegram_messages' and e.source_dag_id = 'full_pipeline'"
+            " where a.name = 'raw_telegram_messages' and e.source_dag_id = ?", (source_dag_id,)
         ).fetchall()
         queued = db.execute(
             "select q.target_dag_id from asset_dag_run_queue q join asset a on a.id = q.asset_id"
             " where a.name = 'raw_telegram_messages'"
         ).fetchall()
+    return events, queued
+
+
+def test_ingestion_asset_event_queued_data_transformation(pipeline):
+    database = pipeline["tmp"] / "airflow" / "airflow.db"
+    events, queued = _raw_messages_events(database, "full_pipeline")
     assert len(events) == 1
     extra = json.loads(events[0][0])
     assert extra["inserted"] == 100 and extra["quarantined"] == 0 and extra["quality_score"] > 0.8
@@ -151,15 +157,7 @@ def test_data_ingestion_event_queues_data_transformation(pipeline):
                             capture_output=True, text=True, env=pipeline["env"], cwd=REPO, timeout=900)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert result.returncode == 0 and lines, (result.stdout[-3000:], result.stderr[-3000:])
-    with sqlite3.connect(database) as db:
-        events = db.execute(
-            "select e.extra from asset_event e join asset a on a.id = e.asset_id"
-            " where a.name = 'raw_telegram_messages' and e.source_dag_id = 'data_ingestion'"
-        ).fetchall()
-        queued = db.execute(
-            "select q.target_dag_id from asset_dag_run_queue q join asset a on a.id = q.asset_id"
-            " where a.name = 'raw_telegram_messages'"
-        ).fetchall()
+    events, queued = _raw_messages_events(database, "data_ingestion")
     assert len(events) == 1
     extra = json.loads(events[0][0])
     assert {"rows_loaded", "quarantined", "quality_score"} <= set(extra) and extra["quarantined"] == 0
