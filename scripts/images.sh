@@ -191,6 +191,7 @@ start_wheel_server() {
     local dirs; dirs=$(host_pip_sources dirs)
     [[ -n $dirs ]] || return 0
     local dir; WHEEL_ROOT=$(mktemp -d)
+    mkdir -p "$STATE_DIR"
     while read -r dir; do
         mkdir -p "$WHEEL_ROOT$(dirname "$dir")"
         ln -s "$dir" "$WHEEL_ROOT$dir"
