@@ -195,7 +195,8 @@ def _get(store, name: str):
 
 def sync(context, checkpoint: str, tables: set[tuple[str, str]] | None = None):
     """Make the context hold the datasource, suites, validation definitions and checkpoint; return the
-    checkpoint and the tables left out (not built yet).
+    checkpoint (or, when some tables are not built yet, the validation definitions of those that are) and the
+    tables left out.
 
     Only what is missing or changed is written, so running checks does not rewrite the committed context
     (GX gives every saved object new ids).
@@ -234,12 +235,16 @@ def sync(context, checkpoint: str, tables: set[tuple[str, str]] | None = None):
             )
         definitions.append(definition)
     if not definitions:
-        return None, skipped
+        return [], skipped
+    if skipped:
+        # Some tables are not built yet: the caller runs the definitions that exist one by one, so the
+        # committed checkpoint keeps every suite of its layer.
+        return definitions, skipped
+    actions = [UpdateDataDocsAction(name="update_data_docs")]
     point = _get(context.checkpoints, checkpoint)
     if point is None or sorted(d.name for d in point.validation_definitions) != sorted(d.name for d in definitions):
         point = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=checkpoint, validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            name=checkpoint, validation_definitions=definitions, actions=actions,
         ))
     return point, skipped
 
@@ -255,11 +260,15 @@ def run_checkpoint(checkpoint: str, dsn: str, root: Path | None = None, *, raise
     context = get_context(root)
     point, skipped = sync(context, checkpoint, _existing_tables(dsn))
     result = CheckResult(checkpoint, success=True, skipped_tables=skipped)
-    if point is None:
+    if not point:
         log.warning("checkpoint %s: no table to check yet (%s)", checkpoint, ", ".join(skipped))
         return result
-    outcome = point.run()
-    for validation in outcome.run_results.values():
+    if isinstance(point, list):  # a partly built layer: its validation definitions, run one by one
+        validations = [definition.run() for definition in point]
+        context.build_data_docs()
+    else:
+        validations = point.run().run_results.values()
+    for validation in validations:
         suite = validation.suite_name
         for item in validation.results:
             config = item.expectation_config
