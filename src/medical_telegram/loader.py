@@ -267,6 +267,8 @@ class LakeFileLoader:
                 last_report = time.monotonic()
                 log.info("loading raw.%s: %d of %d files, %d rows so far", self.target, number, len(files),
                          summary.total("rows_in"))
+        # The caller's connection gets its own durability setting back.
+        self.conn.execute("reset synchronous_commit")
         self.conn.commit()
         summary.seconds = time.monotonic() - began
         log.info(

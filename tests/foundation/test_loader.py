@@ -195,3 +195,10 @@ def test_lake_files_are_readable_by_other_users(lake_root):
     path = lake_root / "raw" / "x.json"
     lake.atomic_write_bytes(path, b"[]")
     assert path.stat().st_mode & 0o044 == 0o044
+
+
+def test_loading_leaves_the_callers_connection_settings_as_they_were(db, lake_root):
+    write_file(lake_root, [record(1)])
+    before = db.execute("show synchronous_commit").fetchone()[0]
+    load_messages(db, lake_root)
+    assert db.execute("show synchronous_commit").fetchone()[0] == before == "on"
