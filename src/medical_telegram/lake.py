@@ -29,8 +29,10 @@ QUARANTINE_DIR = "quarantine"
 
 SOURCES = ("telethon", "desktop_export")
 # Telegram usernames are 5..32 characters; derived names of exports may be longer, so allow up to 64.
-CHANNEL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-_MAX_INT = 2**63 - 1
+# Always use fullmatch: with match() and "$", "name\n" would pass.
+CHANNEL_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
+_MAX_INT = 2**63 - 1  # bigint
+MAX_INT32 = 2**31 - 1  # integer columns (views, forwards, replies)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -114,14 +116,18 @@ def _text(name: str, value: Any, *, nullable: bool = True) -> str | None:
     return value
 
 
-def _int(name: str, value: Any, *, minimum: int = 0) -> int | None:
+def _int(name: str, value: Any, *, minimum: int = 0, maximum: int = _MAX_INT) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise RecordError(f"{name} must be an integer, got {type(value).__name__} {value!r:.40}")
-    if not minimum <= value <= _MAX_INT:
-        raise RecordError(f"{name} out of range: {value}")
+    if not minimum <= value <= maximum:
+        raise RecordError(f"{name} out of range ({minimum}..{maximum}): {value}")
     return value
+
+
+def _int32(name: str, value: Any) -> int | None:
+    return _int(name, value, maximum=MAX_INT32)
 
 
 def _instant(name: str, value: Any) -> str | None:
@@ -131,15 +137,20 @@ def _instant(name: str, value: Any) -> str | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise RecordError(f"{name} is not an ISO-8601 timestamp: {text!r:.40}") from None
+        raise RecordError(f"{name} is not a valid ISO-8601 timestamp: {text!r:.40}") from None
     if parsed.tzinfo is None:
         raise RecordError(f"{name} has no UTC offset: {text!r:.40}")
-    return text
+    try:
+        # One canonical form: every ISO variant Python accepts (week dates, basic format) reaches
+        # PostgreSQL as a form it reads the same way.
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:
+        raise RecordError(f"{name} is out of range in UTC: {text!r:.40}") from None
 
 
 def _channel(name: str, value: Any) -> str:
     text = _text(name, value, nullable=False)
-    if not CHANNEL_NAME_RE.match(text):
+    if not CHANNEL_NAME_RE.fullmatch(text):
         raise RecordError(f"{name} must be a lower-case Telegram username ([a-z0-9_]), got {text!r:.40}")
     return text
 
@@ -175,9 +186,9 @@ _CHECKS = {
     "message_id": lambda n, v: _int(n, v, minimum=1),
     "message_date": _instant,
     "message_text": lambda n, v: _text(n, v) or "",
-    "views": _int,
-    "forwards": _int,
-    "replies": _int,
+    "views": _int32,
+    "forwards": _int32,
+    "replies": _int32,
     "edit_date": _instant,
     "post_author": _text,
     "grouped_id": lambda n, v: _int(n, v, minimum=-_MAX_INT),
@@ -190,6 +201,58 @@ _CHECKS = {
     "source": _source,
     "raw": _raw,
 }
+
+
+def strip_nul(value: Any) -> tuple[Any, int]:
+    """`value` (a JSON value) without NUL characters, and how many were removed.
+
+    PostgreSQL's text and jsonb cannot hold U+0000. It carries no meaning in a post, so it is dropped and the
+    post kept; the count goes to the load's figures, so nothing is changed silently.
+    """
+    if isinstance(value, str):
+        count = value.count("\x00")
+        return (value.replace("\x00", ""), count) if count else (value, 0)
+    if isinstance(value, dict):
+        total, cleaned = 0, {}
+        for key, item in value.items():
+            key, removed_in_key = strip_nul(key)
+            cleaned[key], removed = strip_nul(item)
+            total += removed_in_key + removed
+        return (cleaned, total) if total else (value, 0)
+    if isinstance(value, list):
+        total, cleaned_list = 0, []
+        for item in value:
+            item, removed = strip_nul(item)
+            cleaned_list.append(item)
+            total += removed
+        return (cleaned_list, total) if total else (value, 0)
+    return value, 0
+
+
+class ImageError(ValueError):
+    """A file that is not a decodable image."""
+
+
+def check_image(path: Path) -> None:
+    """Raise ImageError unless `path` decodes as a JPEG from start to end.
+
+    The magic bytes are not enough: a valid header with garbage after it passes them. Pillow decodes the
+    whole entropy-coded stream (at 1/8 scale, so it is fast) and fails on a broken or truncated one.
+    """
+    from PIL import Image, UnidentifiedImageError  # the loader never needs Pillow: import on use
+
+    try:
+        with Image.open(path) as image:
+            if image.format != "JPEG":
+                raise ImageError(f"not a JPEG image ({image.format or 'unknown format'})")
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"does not decode: {exc}") from None
 
 
 def utc_iso(moment: datetime) -> str:
