@@ -15,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import operator
+import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -135,10 +138,12 @@ def message_files(root: Path) -> list[Path]:
     return sorted((root / lake.MESSAGES_DIR).glob("*/*.json"))
 
 
+_FLAT_FIELDS = operator.attrgetter(*(f for f in lake.RECORD_FIELDS if f != "raw"))
+
+
 def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[tuple]:
-    fields = [f for f in lake.RECORD_FIELDS if f != "raw"]
     for record in records:
-        yield (*(getattr(record, f) for f in fields), orjson.dumps(record.raw).decode(), lake_file)
+        yield (*_FLAT_FIELDS(record), orjson.dumps(record.raw).decode(), lake_file)
 
 
 def split_records(data: bytes, relpath: str, check: Callable[[Any], Any], key: Callable[[Any], tuple],
@@ -197,6 +202,20 @@ class _Pending:
     started: datetime
     data: bytes
     records: list
+
+
+@dataclasses.dataclass
+class _Unreadable:
+    """A file that cannot be read as a whole (not JSON, not an array): quarantined whole."""
+
+    path: str
+    checksum: str
+    started: datetime
+    data: bytes
+    reason: str
+
+
+_END = object()
 
 
 def server_message(error: psycopg.Error) -> str:
@@ -266,8 +285,13 @@ class LakeFileLoader:
 
     # -- loading --------------------------------------------------------------------------------------
 
-    def read_file(self, path: Path) -> FileResult | _Pending:
-        """Read and validate one file: a skipped or wholly quarantined file's result, or a file to load."""
+    def read_file(self, path: Path) -> FileResult | _Pending | _Unreadable:
+        """Read and validate one file: a skipped file's result, a file to load, or one that cannot be read.
+
+        No database work here: this runs in the reading thread (see _groups).
+        """
+        if not path.is_relative_to(self.root):
+            path = path.resolve()
         relpath = path.relative_to(self.root).as_posix()
         started = datetime.now(UTC)
         data = path.read_bytes()
@@ -277,7 +301,7 @@ class LakeFileLoader:
         try:
             good, rejects, nul_stripped = self.validate(data, relpath)
         except RecordError as exc:
-            return self._quarantine_file(relpath, checksum, started, data, str(exc))
+            return _Unreadable(relpath, checksum, started, data, str(exc))
         result = FileResult(relpath, "loaded", rows_in=len(good) + len(rejects), quarantined=len(rejects),
                             nul_stripped=nul_stripped)
         if rejects:
@@ -352,31 +376,71 @@ class LakeFileLoader:
                 for r, checksum, started in rows
             ])
 
+    def _groups(self, files: list[Path]) -> Iterator[list[FileResult | _Pending | _Unreadable]]:
+        """The files read and validated, in order, cut into groups whose files to load form one batch.
+
+        Reading and validating is the loader's own work (Python); writing a batch is mostly the server's.
+        A thread of its own reads the next batch while the server takes the current one, so on two cores
+        the two overlap. It keeps at most one group ready ahead, so memory stays bounded by the batch size.
+        """
+        ready: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read_all() -> None:
+            try:
+                group: list = []
+                rows, keys = 0, set()
+                for path in files:
+                    item = self.read_file(path if path.is_absolute() else path.resolve())
+                    if isinstance(item, _Pending):
+                        item_keys = {self.batch_key(r) for r in item.records}
+                        if rows and (len(keys) and not item_keys.isdisjoint(keys) or rows + len(item.records)
+                                     > self.batch_records or sum(isinstance(g, _Pending) for g in group)
+                                     >= self.batch_files):
+                            if not put(group):
+                                return
+                            group, rows, keys = [], 0, set()
+                        rows += len(item.records) or 1  # an empty file still counts toward the batch
+                        keys |= item_keys
+                    group.append(item)
+                if group and not put(group):
+                    return
+                put(_END)
+            except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, which raises it
+                put(exc)
+
+        reader = threading.Thread(target=read_all, name=f"read-{self.target}", daemon=True)
+        reader.start()
+        try:
+            while (group := ready.get()) is not _END:
+                if isinstance(group, BaseException):
+                    raise group
+                yield group
+        finally:
+            stop.set()
+            reader.join()
+
     def _results(self, files: list[Path], summary: LoadSummary) -> Iterator[FileResult]:
         """Every file's result, in file order, each once its batch has committed."""
-        batch: list[_Pending] = []
-        batch_rows = 0
-        batch_keys: set = set()
-        waiting: list[FileResult] = []  # skipped files behind a pending batch, reported in order
-        for path in files:
-            item = self.read_file(path.resolve())
-            if isinstance(item, FileResult):
-                if batch:
-                    waiting.append(item)
+        for group in self._groups(files):
+            batch = [item for item in group if isinstance(item, _Pending)]
+            loaded = iter(self._flush(batch, summary))
+            for item in group:
+                if isinstance(item, _Pending):
+                    yield next(loaded)
+                elif isinstance(item, _Unreadable):
+                    yield self._quarantine_file(item.path, item.checksum, item.started, item.data, item.reason)
                 else:
                     yield item
-                continue
-            keys = {self.batch_key(r) for r in item.records}
-            if batch and (len(batch) >= self.batch_files or batch_rows + len(item.records) > self.batch_records
-                          or not keys.isdisjoint(batch_keys)):
-                yield from self._flush(batch, summary)
-                yield from waiting
-                batch, batch_rows, batch_keys, waiting = [], 0, set(), []
-            batch.append(item)
-            batch_rows += len(item.records)
-            batch_keys |= keys
-        yield from self._flush(batch, summary)
-        yield from waiting
 
     def load_files(self, files: Iterable[Path],
                    progress: Callable[[int, int, FileResult], None] | None = None) -> LoadSummary:
