@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -314,6 +316,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def temp_name(target: Path, suffix: str = ".tmp") -> Path:
+    """A hidden name beside `target` that no other writer uses (a PID is 1 in every container)."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}{suffix}")
+
+
+def fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def atomic_copy(source: Path, target: Path) -> None:
+    """Copy a file so readers see it whole or not at all, and durable before it gets its name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(target)
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 
