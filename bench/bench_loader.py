@@ -13,7 +13,7 @@ and for each shape measures in the same run, each on a fresh database of the sam
   insert   row-by-row INSERT of the same records with autocommit (one statement and one commit per row)
 
 The loader and COPY run --runs times (median and spread reported); row-by-row INSERT runs once, on the first
---insert-rows records (default 50,000) because it is slow; its rate is per record. The loader also reports
+--insert-rows records (default 10,000) because it is slow; its rate is per record. The loader also reports
 the second half of the lake (by records) against the first half (a loader whose cost grows with the table
 shows it here) and its peak memory (max RSS of its process).
 
@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--shapes", default="small,large", help="small (1-31 records a file), large (250)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--insert-rows", type=int, default=50_000, help="records for the row-by-row baseline")
+    parser.add_argument("--insert-rows", type=int, default=10_000, help="records for the row-by-row baseline")
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]

@@ -12,6 +12,7 @@ Layout under DATA_LAKE_DIR (default ./data):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -143,18 +144,29 @@ def _instant(name: str, value: Any) -> str | None:
     if value is None:
         return None
     text = _text(name, value)
+    canonical = _canonical_instant(text)
+    if canonical.startswith("!"):
+        raise RecordError(f"{name} {canonical[1:]}: {text!r:.40}")
+    return canonical
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_instant(text: str) -> str:
+    """The instant in one canonical form (every ISO variant Python accepts, such as week dates or the basic
+    format, reaches PostgreSQL as a form it reads the same way), or "!" and why it is not one.
+
+    Cached: the records of a file mostly share their scraped_at.
+    """
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise RecordError(f"{name} is not a valid ISO-8601 timestamp: {text!r:.40}") from None
+        return "!is not a valid ISO-8601 timestamp"
     if parsed.tzinfo is None:
-        raise RecordError(f"{name} has no UTC offset: {text!r:.40}")
+        return "!has no UTC offset"
     try:
-        # One canonical form: every ISO variant Python accepts (week dates, basic format) reaches
-        # PostgreSQL as a form it reads the same way.
         return parsed.astimezone(UTC).isoformat()
     except OverflowError:
-        raise RecordError(f"{name} is out of range in UTC: {text!r:.40}") from None
+        return "!is out of range in UTC"
 
 
 def _channel(name: str, value: Any) -> str:
