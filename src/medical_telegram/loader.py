@@ -258,6 +258,7 @@ class LakeFileLoader:
                 "select file_path, checksum from raw.load_log where target = %s", (self.target,)
             )
         }
+        self._stop_reading: Callable[[], Any] = lambda: None
         # Each batch gets a transaction of its own, so none may be open around them (it would turn them
         # into savepoints of one long transaction).
         conn.commit()
@@ -418,14 +419,14 @@ class LakeFileLoader:
 
         reader = threading.Thread(target=read_all, name=f"read-{self.target}", daemon=True)
         reader.start()
+        self._stop_reading = lambda: (stop.set(), reader.join())
         try:
             while (group := ready.get()) is not _END:
                 if isinstance(group, BaseException):
                     raise group
                 yield group
         finally:
-            stop.set()
-            reader.join()
+            self._stop_reading()
 
     def _results(self, files: list[Path], summary: LoadSummary) -> Iterator[FileResult]:
         """Every file's result, in file order, each once its batch has committed."""
@@ -455,6 +456,8 @@ class LakeFileLoader:
                     log.info("loading raw.%s: %d of %d files, %d rows so far", self.target, number, len(files),
                              summary.total("rows_in"))
         finally:
+            # Also when loading failed: an exception's traceback would otherwise keep the reading thread alive.
+            self._stop_reading()
             # The caller's connection gets its own durability setting back.
             if not self.conn.broken:
                 self.conn.rollback()

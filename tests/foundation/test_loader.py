@@ -1,3 +1,4 @@
+import threading
 from pathlib import Path
 
 import orjson
@@ -192,6 +193,7 @@ def test_a_failure_that_is_not_the_files_leaves_nothing_of_its_batch_and_earlier
     monkeypatch.setattr(loader, "_copy_rows", fail_in_third_file)
     with pytest.raises(RuntimeError, match="disk gone"):
         load_messages(db, lake_root, batch_files=2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("read-")], "the reading thread has ended"
     db.rollback()
     # The first batch (a, b) committed; nothing of the second batch (c) is there, not even its log row.
     assert [r[0] for r in rows(db)] == [1, 2, 3, 4]
