@@ -81,10 +81,11 @@ class MessageRecord:
         unknown = data.keys() - _FIELD_SET
         if unknown:
             raise RecordError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        if (record := _plain_record(data)) is not None:
+            return record
         values = {}
-        get = data.get
-        for name, check, kind, low, high in _PLAN:
-            value = get(name)
+        for name, check in _CHECKS.items():
+            value = data.get(name)
             if value is None:
                 if name in _REQUIRED_SET:
                     missing = [f for f in REQUIRED_FIELDS if data.get(f) in (None, "")]
@@ -92,13 +93,7 @@ class MessageRecord:
                 if name in _NOT_NULL:
                     check(name, value)  # raises, naming the field
                 continue  # the field's default: None, or "" for message_text
-            # The common case without a call (the loader validates every record); anything else goes to the
-            # field's check, which accepts it or says what is wrong.
-            if type(value) is kind and (kind is bool or kind is str and "\x00" not in value
-                                        or kind is int and low <= value <= high):
-                values[name] = value
-            else:
-                values[name] = check(name, value)
+            values[name] = check(name, value)
         for name in REQUIRED_FIELDS:
             if values[name] == "":
                 raise RecordError(f"missing required field(s): {name}")
@@ -276,14 +271,57 @@ def check_image(path: Path) -> None:
         raise ImageError(f"does not decode: {exc}") from None
 
 
-# Per field: its check, and for plain text and integer fields the type and range that need no call.
-_FAST: dict[str, tuple[type | None, int, int]] = {
-    "channel_title": (str, 0, 0), "post_author": (str, 0, 0), "forwarded_from": (str, 0, 0),
-    "media_type": (str, 0, 0), "message_text": (str, 0, 0), "message_id": (int, 1, _MAX_INT), "views": (int, 0, MAX_INT32),
-    "forwards": (int, 0, MAX_INT32), "replies": (int, 0, MAX_INT32), "grouped_id": (int, -_MAX_INT, _MAX_INT),
-    "reply_to_message_id": (int, 0, _MAX_INT), "has_media": (bool, 0, 0),
-}
-_PLAN = tuple((name, check, *_FAST.get(name, (None, 0, 0))) for name, check in _CHECKS.items())
+_PLAIN_TEXT = ("channel_title", "post_author", "forwarded_from", "media_type")
+_PLAIN_INT32 = ("views", "forwards", "replies")
+
+
+def _plain_record(data: Mapping[str, Any]) -> MessageRecord | None:
+    """The record, when every field has the plain form the scraper and the importer write; None otherwise.
+
+    The loader validates every record, so the common case is checked inline, without a call per field. It
+    accepts nothing the field checks (_CHECKS) would refuse: anything unusual returns None and goes through
+    them, and they accept it or say what is wrong.
+    """
+    if type(data) is not dict or not data.keys() <= _FIELD_SET:
+        return None
+    get = data.get
+    channel, message_id, source = get("channel_name"), get("message_id"), get("source")
+    if (type(channel) is not str or not CHANNEL_NAME_RE.fullmatch(channel) or type(message_id) is not int
+            or not 1 <= message_id <= _MAX_INT or source not in SOURCES):
+        return None
+    for name in _PLAIN_TEXT:
+        value = get(name)
+        if value is not None and (type(value) is not str or "\x00" in value):
+            return None
+    for name in _PLAIN_INT32:
+        value = get(name)
+        if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
+            return None
+    grouped, reply_to = get("grouped_id"), get("reply_to_message_id")
+    if (grouped is not None and (type(grouped) is not int or not -_MAX_INT <= grouped <= _MAX_INT)
+            or reply_to is not None and (type(reply_to) is not int or not 0 <= reply_to <= _MAX_INT)):
+        return None
+    has_media, raw, text, image_path = get("has_media"), get("raw"), get("message_text"), get("image_path")
+    if type(has_media) is not bool or type(raw) is not dict:
+        return None
+    if text is None:
+        text = ""
+    elif type(text) is not str or "\x00" in text:
+        return None
+    if image_path is not None and (type(image_path) is not str or "\x00" in image_path or "\\" in image_path
+                                   or image_path.startswith("/") or ".." in image_path.split("/")):
+        return None
+    message_date, scraped_at, edit_date = get("message_date"), get("scraped_at"), get("edit_date")
+    if type(message_date) is not str or type(scraped_at) is not str or (edit_date is not None
+                                                                        and type(edit_date) is not str):
+        return None
+    message_date, scraped_at = _canonical_instant(message_date), _canonical_instant(scraped_at)
+    edit_date = _canonical_instant(edit_date) if edit_date is not None else None
+    if message_date[0] == "!" or scraped_at[0] == "!" or (edit_date is not None and edit_date[0] == "!"):
+        return None
+    return MessageRecord(channel, message_id, message_date, scraped_at, source, get("channel_title"), text,
+                         get("views"), get("forwards"), get("replies"), edit_date, get("post_author"), grouped,
+                         reply_to, get("forwarded_from"), has_media, get("media_type"), image_path, raw)
 
 
 def utc_iso(moment: datetime) -> str:
