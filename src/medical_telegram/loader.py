@@ -247,6 +247,10 @@ class LakeFileLoader:
         self.batch_files = max(1, batch_files)
         self.batch_records = max(1, batch_records)
         self.temp_table = f"pg_temp.load_{self.target}"
+        # One loader per target at a time (hourly ingestion, the engagement refresh and full_pipeline may
+        # overlap): a second waits here, then sees what the first loaded and skips it.
+        self._lock_key = f"medical_telegram.loader:{self.target}"
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (self._lock_key,))
         conn.execute("set synchronous_commit = off")  # a crash loses whole batches (and their log rows) only
         conn.execute(
             f"create temp table if not exists load_{self.target}"
@@ -462,6 +466,7 @@ class LakeFileLoader:
             if not self.conn.broken:
                 self.conn.rollback()
                 self.conn.execute("reset synchronous_commit")
+                self.conn.execute("select pg_advisory_unlock(hashtext(%s))", (self._lock_key,))
                 self.conn.commit()
         summary.seconds = time.monotonic() - began
         log.info(
@@ -495,8 +500,7 @@ class MessageLoader(LakeFileLoader):
         return {lake_file: (inserted, updated) for lake_file, inserted, updated in rows}
 
     def all_new(self, records: list[MessageRecord]) -> bool:
-        # Inside the batch's transaction; a concurrent load of the same messages fails on the primary key and
-        # the file-by-file retry takes the upsert path.
+        # Inside the batch's transaction, and no other loader runs meanwhile (the advisory lock).
         return not self.conn.execute(
             "select exists (select 1 from raw.telegram_messages t"
             " join unnest(%s::text[], %s::bigint[]) as k (channel_name, message_id) using (channel_name, message_id))",

@@ -299,3 +299,26 @@ def test_loading_leaves_the_callers_connection_settings_as_they_were(db, lake_ro
     before = db.execute("show synchronous_commit").fetchone()[0]
     load_messages(db, lake_root)
     assert db.execute("show synchronous_commit").fetchone()[0] == before == "on"
+
+
+def test_two_loads_at_once_take_turns_and_load_each_file_once(warehouse_dsn, lake_root):
+    import psycopg
+
+    for n in range(6):
+        write_file(lake_root, [record(10 * n + i) for i in range(1, 4)], name=f"channel_{n}")
+    with psycopg.connect(warehouse_dsn) as first, psycopg.connect(warehouse_dsn) as second:
+        # the first holds the loader's lock, as a load in progress does, while the second starts
+        first.execute("select pg_advisory_lock(hashtext('medical_telegram.loader:telegram_messages'))")
+        results = []
+        worker = threading.Thread(target=lambda: results.append(load_messages(second, lake_root)))
+        worker.start()
+        worker.join(timeout=2)
+        assert worker.is_alive(), "the second load waits for the first"
+        done = load_messages(first, lake_root)  # the same session: its lock is re-entrant
+        first.execute("select pg_advisory_unlock(hashtext('medical_telegram.loader:telegram_messages'))")
+        first.commit()
+        worker.join(timeout=60)
+    assert done.total("inserted") == 18
+    assert (results[0].count("skipped"), results[0].total("inserted")) == (6, 0)
+    with psycopg.connect(warehouse_dsn) as conn:
+        assert conn.execute("select count(*) from raw.load_log").fetchone() == (6,)
