@@ -15,7 +15,8 @@ and for each shape measures in the same run, each on a fresh database of the sam
 The loader and COPY run --runs times (median and spread reported); row-by-row INSERT runs once, on the first
 --insert-rows records (default 10,000) because it is slow; its rate is per record. The loader also reports
 the second half of the lake (by records) against the first half (a loader whose cost grows with the table
-shows it here) and its peak memory (max RSS of its process).
+shows it here), its peak memory (max RSS of its process) and its own CPU time per record: the loader's Python
+work, which on a busy machine competes with the server's for the same cores.
 
     .venv/bin/python bench/bench_loader.py [--records 200000] [--runs 3] [--shapes small,large]
                                            [--admin-dsn postgresql://...]
@@ -136,11 +137,14 @@ def progress(number, total, result):
     if t_half is None and done >= half:
         t_half = time.perf_counter()
 conn = psycopg.connect(sys.argv[1])
+start = resource.getrusage(resource.RUSAGE_SELF)
+cpu0 = start.ru_utime + start.ru_stime
 t = time.perf_counter()
 s = load_messages(conn, Path(sys.argv[2]), progress=progress)
 end = time.perf_counter()
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps(dict(seconds=end - t, first=t_half - t, second=end - t_half, inserted=s.total("inserted"),
-                      batches=s.batches, maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
+                      batches=s.batches, maxrss_kb=usage.ru_maxrss, cpu=usage.ru_utime + usage.ru_stime - cpu0)))
 """
     out = subprocess.run([sys.executable, "-c", code, dsn, str(root)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -234,6 +238,7 @@ def bench_shape(args, shape: str, tmp: Path) -> dict:
         "halves": statistics.median(x["second"] / x["first"] for x in loads),
         "halves_spread": [x["second"] / x["first"] for x in loads],
         "peak_mib": max(x["maxrss_kb"] for x in loads) / 1024,
+        "cpu_us": statistics.median(x["cpu"] for x in loads) / args.records * 1e6,
     }
 
 
@@ -266,7 +271,8 @@ def main() -> None:
               f"{' (target >= 20x)' if r['shape'] == 'small' else ''}")
         print(f"  second half / first half of the lake  {r['halves']:.2f}x"
               f" (runs {', '.join(f'{h:.2f}' for h in r['halves_spread'])}; target <= 1.2x)")
-        print(f"  loader peak memory {r['peak_mib']:.0f} MiB (max RSS of the loader process)")
+        print(f"  loader peak memory {r['peak_mib']:.0f} MiB (max RSS of the loader process); its own CPU"
+              f" {r['cpu_us']:.0f} us a record (the server's work not included)")
 
 
 if __name__ == "__main__":
