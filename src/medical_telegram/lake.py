@@ -145,6 +145,9 @@ def _instant(name: str, value: Any) -> str | None:
     return canonical
 
 
+_CANONICAL_INSTANT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?\+00:00")
+
+
 @functools.lru_cache(maxsize=1024)
 def _canonical_instant(text: str) -> str:
     """The instant in one canonical form (every ISO variant Python accepts, such as week dates or the basic
@@ -158,6 +161,8 @@ def _canonical_instant(text: str) -> str:
         return "!is not a valid ISO-8601 timestamp"
     if parsed.tzinfo is None:
         return "!has no UTC offset"
+    if _CANONICAL_INSTANT_RE.fullmatch(text) and not text.endswith(".000000+00:00"):
+        return text  # what utc_iso() writes: the common case, and formatting it again costs more than this
     try:
         return parsed.astimezone(UTC).isoformat()
     except OverflowError:

@@ -322,3 +322,13 @@ def test_two_loads_at_once_take_turns_and_load_each_file_once(warehouse_dsn, lak
     assert (results[0].count("skipped"), results[0].total("inserted")) == (6, 0)
     with psycopg.connect(warehouse_dsn) as conn:
         assert conn.execute("select count(*) from raw.load_log").fetchone() == (6,)
+
+
+def test_any_iso_form_python_reads_reaches_postgresql_as_the_same_instant(db, lake_root):
+    write_file(lake_root, [record(1, message_date="2026-W03-7T15:58:53+03:00"),  # an ISO week date
+                           record(2, message_date="2026-01-18T12:58:53Z"),
+                           record(3, message_date="2026-01-18T12:58:53.000000+00:00")])
+    assert load_messages(db, lake_root).total("inserted") == 3
+    same = db.execute("select message_id, message_date = '2026-01-18T12:58:53+00:00'::timestamptz"
+                      " from raw.telegram_messages order by 1").fetchall()
+    assert same == [(1, True), (2, True), (3, True)]
