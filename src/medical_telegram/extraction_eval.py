@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 EVAL_DIR = REPO_DIR / "sample" / "extraction_eval"
 SAMPLE_LAKE = REPO_DIR / "sample" / "lake"
 LANGUAGES = ("en", "am", "mixed")
+ORIGINS = ("sample", "written", "held_out")
 # Only what the mentions need: the seeds and models upstream of fct_product_mentions, without their tests
 # (`make test` runs those); the evaluation judges the output.
 DBT_ARGS = ["build", "--select", "+fct_product_mentions", "--exclude-resource-type", "test",
@@ -94,7 +95,8 @@ class Figure:
 @dataclasses.dataclass(slots=True)
 class Report:
     posts: dict[str, int]
-    figures: dict[str, dict[str, Figure]]  # language ("all", "en", "am", "mixed") -> measure -> figure
+    # "all", a language ("en", "am" = Amharic only, "mixed") or an origin ("sample", "written", "held_out")
+    figures: dict[str, dict[str, Figure]]
     confusions: list[tuple[PostKey, Mention | None, Mention | None]]  # (post, predicted, labelled)
 
 
@@ -102,10 +104,11 @@ def _price(value: str | None) -> Decimal | None:
     return Decimal(value).normalize() if value not in (None, "") else None
 
 
-def load_posts(eval_dir: Path = EVAL_DIR) -> dict[PostKey, str]:
-    """Every post of the set and its language."""
+def load_posts(eval_dir: Path = EVAL_DIR) -> dict[PostKey, dict[str, str]]:
+    """Every post of the set with its language and origin (sample, written, held_out)."""
     with (eval_dir / "posts.csv").open(newline="", encoding="utf-8") as f:
-        return {(r["channel_name"], int(r["message_id"])): r["language"] for r in csv.DictReader(f)}
+        return {(r["channel_name"], int(r["message_id"])): {"language": r["language"], "origin": r["origin"]}
+                for r in csv.DictReader(f)}
 
 
 def load_labels(eval_dir: Path = EVAL_DIR) -> list[Mention]:
@@ -169,9 +172,8 @@ def _figures(predicted: list[Mention], labelled: list[Mention]) -> dict[str, Fig
 
 def _confusions(predicted: list[Mention], labelled: list[Mention]) -> list[tuple[PostKey, Mention | None,
                                                                                  Mention | None]]:
-    def key(m: Mention) -> tuple:
-        return (m.product_name, m.price_birr)
-
+    """Per post, the mentions predicted but not labelled against those labelled but not predicted (as product
+    and price): first the same product with another price, then the rest in order."""
     by_post: dict[PostKey, tuple[list[Mention], list[Mention]]] = defaultdict(lambda: ([], []))
     for m in predicted:
         by_post[m.post][0].append(m)
@@ -179,12 +181,12 @@ def _confusions(predicted: list[Mention], labelled: list[Mention]) -> list[tuple
         by_post[m.post][1].append(m)
     confusions = []
     for post in sorted(by_post):
-        got, want = by_post[post]
-        extra = Counter(map(key, got)) - Counter(map(key, want))
-        missing = Counter(map(key, want)) - Counter(map(key, got))
-        wrong = [m for m in got if extra[key(m)] > 0 and not extra.subtract({key(m): 1})]
-        lost = [m for m in want if missing[key(m)] > 0 and not missing.subtract({key(m): 1})]
-        # Same product with another price first, then the rest in order of appearance.
+        wrong, lost = list(by_post[post][0]), list(by_post[post][1])
+        for m in list(wrong):
+            same = next((w for w in lost if (w.product_name, w.price_birr) == (m.product_name, m.price_birr)), None)
+            if same is not None:
+                wrong.remove(m)
+                lost.remove(same)
         for m in list(wrong):
             twin = next((w for w in lost if w.product_name == m.product_name), None)
             if twin is not None:
@@ -197,13 +199,15 @@ def _confusions(predicted: list[Mention], labelled: list[Mention]) -> list[tuple
     return confusions
 
 
-def score(predicted: list[Mention], labelled: list[Mention], posts: dict[PostKey, str]) -> Report:
+def score(predicted: list[Mention], labelled: list[Mention], posts: dict[PostKey, dict[str, str]]) -> Report:
     unknown = {m.post for m in labelled} - posts.keys()
     if unknown:
         raise ValueError(f"labels name posts that posts.csv does not list: {sorted(unknown)[:5]}")
     # Only the set's posts count: a warehouse holding others is not judged on them.
     predicted = [m for m in predicted if m.post in posts]
-    groups = {"all": lambda post: True} | {lang: (lambda post, lang=lang: posts[post] == lang) for lang in LANGUAGES}
+    groups = {"all": lambda post: True}
+    groups |= {lang: (lambda post, lang=lang: posts[post]["language"] == lang) for lang in LANGUAGES}
+    groups |= {origin: (lambda post, origin=origin: posts[post]["origin"] == origin) for origin in ORIGINS}
     figures = {name: _figures([m for m in predicted if keep(m.post)], [m for m in labelled if keep(m.post)])
                for name, keep in groups.items()}
     counts = {name: sum(1 for post in posts if keep(post)) for name, keep in groups.items()}
@@ -217,16 +221,16 @@ def _fmt(value: float | None) -> str:
 def _mention(m: Mention | None) -> str:
     if m is None:
         return "(nothing)"
-    price = f"{m.price_birr} birr" if m.price_birr is not None else "no price"
+    price = f"{m.price_birr:,f} birr" if m.price_birr is not None else "no price"
     return f"{m.product_name} @ {price}"
 
 
 def format_report(report: Report) -> str:
-    lines = [f"{'posts':<8}{'measure':<15}{'precision':>10}{'recall':>9}   matched/predicted, matched/labelled"]
+    lines = [f"{'posts':<16}{'measure':<15}{'precision':>10}{'recall':>9}   matched/predicted, matched/labelled"]
     for group, measures in report.figures.items():
         label = f"{group} ({report.posts[group]})"
         for measure, f in measures.items():
-            lines.append(f"{label:<8}{measure:<15}{_fmt(f.precision):>10}{_fmt(f.recall):>9}   "
+            lines.append(f"{label:<16}{measure:<15}{_fmt(f.precision):>10}{_fmt(f.recall):>9}   "
                          f"{f.matched_predicted}/{f.predicted}, {f.matched_labelled}/{f.labelled}")
             label = ""
     lines.append("")

@@ -19,8 +19,8 @@
     regexp_replace(regexp_replace(
         lower({{ column }}),
         '[^\n]*(?:deliver|transport|ትራንስፖርት|ዴሊቨሪ|ማድረሻ|shipping)[^\n]*', ' ', 'g'),
-        -- not inside "2025 birr 750" or "from 2,000 birr to 1,600 birr"
-        '([0-9]\s*(?:birr|etb|ብር|br\.?)(?![a-z]))(?!\s*(?:[0-9]|-|–|—|to(?![a-z])|ወደ))', E'\\1\n', 'g')
+        -- not inside "2025 birr 750", "from 2,000 birr to 1,600 birr", "2,400 birr ❌"
+        '([0-9]\s*(?:birr|etb|ብር|br\.?)(?![a-z]))(?!\s*(?:[0-9]|-|–|—|to(?![a-z])|ወደ|❌|✖))', E'\\1\n', 'g')
 {%- endmacro %}
 
 {#- Text normalised for matching names: apostrophes, "&", spacing around "+", "omega-3" spellings, and dose and
@@ -72,22 +72,24 @@
 {%- endmacro %}
 
 {#- Amounts in birr, one match per amount. Capture groups:
-    1 a marker that the amount is the old price ("old price", "was", "የቀድሞ ዋጋ");
+    1 a marker that the amount is the old price ("old price", "was", "የቀድሞ ዋጋ"), or 8 one after it ("2,400 birr ❌");
     2, 3 "from A to B" ("2,000 birr to 1,600 birr", "ከ1,500 ብር ወደ 1,200 ብር", "900-750 birr"): a reduction when
-      B < A (B is the price), otherwise a range of amounts (a fee, not a price);
-    4 after a price word: "price 5000 birr", "price: 7500", "ዋጋ፡ 2,450 ብር";
+      B < A (B is the price), otherwise a range of amounts (a fee, not a price); not after a letter or "x"
+      ("10x10 - 180 birr" is a pack of 10x10 at 180 birr);
+    4 after a price word: "price 5000 birr", "price: 7500", "ዋጋ፡ 2,450 ብር" (not "price 1,500 - 2,500 birr", a range);
     5 before a currency: "900 etb", "1,200 ብር", except a year that precedes "birr <amount>" ("2025 birr 750");
     6 after a currency: "etb 900", "birr 750";
     7 a year marker after the amount ("2017 e.c.", "2018 ዓ.ም"): the amount is a year. -#}
 {% macro price_pattern() -%}
-    {%- set amount = "([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?" -%}
+    {%- set amount = "([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?![0-9]|,[0-9])(?:\.[0-9]+)?" -%}
     {%- set currency = "(?:birr|etb|ብር|br\.?)" -%}
+    {%- set range_follows = "(?!\s*" ~ currency ~ "?\s*(?:-|–|—|to|ወደ)\s*ከ?[0-9])" -%}
     '(?:(old\s*price|was|before|የቀድሞ\s*ዋጋ|የቀድሞ|ቀድሞ)\s*[:=፡-]?\s*)?(?:'
-    || '{{ amount }}\s*{{ currency }}?\s*(?:-|–|—|to|ወደ)\s*ከ?{{ amount }}\s*{{ currency }}(?![a-z])'
-    || '|(?<![a-z])(?:price|ዋጋ|cost)\s*(?:is)?\s*[:=፡-]?\s*{{ currency }}?\s*{{ amount }}(?:\s*{{ currency }}(?![a-z]))?'
+    || '(?<![0-9a-z.,/]){{ amount }}\s*{{ currency }}?\s*(?:-|–|—|to|ወደ)\s*ከ?{{ amount }}\s*{{ currency }}(?![a-z])'
+    || '|(?<![a-z])(?:price|ዋጋ|cost)\s*(?:is)?\s*[:=፡-]?\s*{{ currency }}?\s*{{ amount }}{{ range_follows }}(?:\s*{{ currency }}(?![a-z]))?'
     || '|(?!(?:19|20)[0-9]{2}\s*{{ currency }}\s*[0-9])(?<![0-9,.]){{ amount }}\s*{{ currency }}(?![a-z])'
     || '|(?<![a-z])(?:etb|birr|ብር)\s*{{ amount }}'
-    || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?'
+    || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?(\s*[❌✖])?'
 {%- endmacro %}
 
 {#- The amount of a price_pattern() match, or null when it is none: a range, a year, a phone number (written with

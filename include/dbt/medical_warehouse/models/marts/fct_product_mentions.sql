@@ -202,7 +202,7 @@ prices as (
         segments.message_key,
         segments.segment_index,
         price.position as price_position,
-        price.found[1] is not null as is_old_price,
+        price.found[1] is not null or price.found[8] is not null as is_old_price,
         {{ price_amount('price.found') }} as price_birr
 
     from segments
@@ -231,39 +231,68 @@ sizes as (
 ),
 
 -- What stands for a product: a lexicon product, or a brand that no brandless lexicon product of its segment
--- takes as its own ("Nature Made fish oil" is fish oil by Nature Made).
+-- takes as its own ("Nature Made fish oil" is fish oil by Nature Made). A brandless product is only an
+-- ingredient where its segment also names a brand and a type that names a product ("Garnier vitamin C serum"
+-- is Garnier Serum).
 product_hits as (
 
-    select * from hits where name_kind = 'product'
+    select * from hits
+    where name_kind = 'product'
+      and not (
+          brand is null
+          and exists (
+              select 1 from hits as brand_hits
+              where brand_hits.message_key = hits.message_key and brand_hits.segment_index = hits.segment_index
+                and brand_hits.name_kind = 'brand'
+          )
+          and exists (
+              select 1 from hits as type_hits
+              where type_hits.message_key = hits.message_key and type_hits.segment_index = hits.segment_index
+                and type_hits.name_kind = 'type' and type_hits.names_product
+          )
+      )
 
 ),
 
 item_hits as (
 
     select
-        hits.message_key,
-        hits.segment_index,
-        hits.hit_position,
-        hits.name_kind,
-        hits.name,
-        hits.product_category,
-        coalesce(hits.brand, (
+        product_hits.message_key,
+        product_hits.segment_index,
+        product_hits.hit_position,
+        product_hits.name_kind,
+        product_hits.name,
+        product_hits.product_category,
+        coalesce(product_hits.brand, (
             select brand_hits.name from hits as brand_hits
-            where brand_hits.message_key = hits.message_key
-              and brand_hits.segment_index = hits.segment_index
+            where brand_hits.message_key = product_hits.message_key
+              and brand_hits.segment_index = product_hits.segment_index
               and brand_hits.name_kind = 'brand'
             order by brand_hits.hit_position
             limit 1
         )) as brand,
-        hits.product_type
+        product_hits.product_type
+    from product_hits
+
+    union all
+
+    select
+        message_key,
+        segment_index,
+        hit_position,
+        name_kind,
+        name,
+        product_category,
+        brand,
+        product_type
     from hits
-    where hits.name_kind = 'product'
-       or (hits.name_kind = 'brand' and not exists (
-            select 1 from product_hits
-            where product_hits.message_key = hits.message_key
-              and product_hits.segment_index = hits.segment_index
-              and (product_hits.brand is null or product_hits.brand = hits.name)
-       ))
+    where name_kind = 'brand'
+      and not exists (
+          select 1 from product_hits
+          where product_hits.message_key = hits.message_key
+            and product_hits.segment_index = hits.segment_index
+            and (product_hits.brand is null or product_hits.brand = hits.name)
+      )
 
 ),
 
