@@ -9,6 +9,10 @@
 -- anything else keeps the mentions without a price.
 -- Incremental: mentions of new or changed messages are recomputed (the pre-hook first drops the old ones,
 -- so a message edited to name fewer products loses the others).
+{#- The pre-hooks: the plan's cost estimates are far above jit_above_cost, and JIT-compiling its many regular
+    expressions takes seconds where running them takes milliseconds; its set-returning functions give the
+    planner row estimates of 1 that make nested loops over thousands of hits. Both settings end with the
+    model's transaction. -#}
 {{
     config(
         materialized='incremental',
@@ -21,7 +25,10 @@
             {'columns': ['product_key']},
             {'columns': ['source_updated_at']},
         ],
-        pre_hook=["
+        pre_hook=[
+            "set local jit = off",
+            "set local enable_nestloop = off",
+            "
             {% if is_incremental() %}
             delete from {{ this }} where message_key in (
                 select message_key from {{ ref('fct_messages') }}
@@ -88,7 +95,8 @@ names as materialized (
 
 ),
 
-segmented as (
+-- Materialized: the segmented text is read twice below and its patterns are not cheap.
+segmented as materialized (
 
     select
         message_key,
@@ -208,6 +216,8 @@ prices as (
     from segments
     cross join lateral regexp_matches(segments.segment_text, {{ price_pattern() }}, 'g')
         with ordinality as price (found, position)
+    -- the full pattern only where a currency or a price word is (most lines of a post have neither)
+    where segments.segment_text ~ 'birr|etb|ብር|br|price|ዋጋ|cost'
 
 ),
 
@@ -230,48 +240,48 @@ sizes as (
 
 ),
 
+-- What each segment names, for the rules below (joins, not correlated subqueries: posts are many).
+segment_names as (
+
+    select
+        message_key,
+        segment_index,
+        bool_or(name_kind = 'brand') as has_brand,
+        bool_or(name_kind = 'type' and names_product) as has_naming_type,
+        (array_agg(name order by hit_position) filter (where name_kind = 'brand'))[1] as first_brand
+    from hits
+    group by message_key, segment_index
+
+),
+
 -- What stands for a product: a lexicon product, or a brand that no brandless lexicon product of its segment
 -- takes as its own ("Nature Made fish oil" is fish oil by Nature Made). A brandless product is only an
 -- ingredient where its segment also names a brand and a type that names a product ("Garnier vitamin C serum"
 -- is Garnier Serum).
 product_hits as (
 
-    select * from hits
-    where name_kind = 'product'
-      and not (
-          brand is null
-          and exists (
-              select 1 from hits as brand_hits
-              where brand_hits.message_key = hits.message_key and brand_hits.segment_index = hits.segment_index
-                and brand_hits.name_kind = 'brand'
-          )
-          and exists (
-              select 1 from hits as type_hits
-              where type_hits.message_key = hits.message_key and type_hits.segment_index = hits.segment_index
-                and type_hits.name_kind = 'type' and type_hits.names_product
-          )
-      )
+    select
+        hits.*,
+        coalesce(hits.brand, segment_names.first_brand) as segment_brand
+    from hits
+    inner join segment_names
+        on hits.message_key = segment_names.message_key and hits.segment_index = segment_names.segment_index
+    where hits.name_kind = 'product'
+      and not (hits.brand is null and segment_names.has_brand and segment_names.has_naming_type)
 
 ),
 
 item_hits as (
 
     select
-        product_hits.message_key,
-        product_hits.segment_index,
-        product_hits.hit_position,
-        product_hits.name_kind,
-        product_hits.name,
-        product_hits.product_category,
-        coalesce(product_hits.brand, (
-            select brand_hits.name from hits as brand_hits
-            where brand_hits.message_key = product_hits.message_key
-              and brand_hits.segment_index = product_hits.segment_index
-              and brand_hits.name_kind = 'brand'
-            order by brand_hits.hit_position
-            limit 1
-        )) as brand,
-        product_hits.product_type
+        message_key,
+        segment_index,
+        hit_position,
+        name_kind,
+        name,
+        product_category,
+        segment_brand as brand,
+        product_type
     from product_hits
 
     union all
@@ -360,50 +370,74 @@ type_hits as (
 
 ),
 
-items as (
+grouped_items as (
 
     select
-        item_hits.message_key,
+        item_hits.*,
         segment_groups.group_index,
-        item_hits.segment_index,
-        item_hits.hit_position,
-        case
-            when item_hits.name_kind = 'product' then item_hits.name
-            when naming_type.name is not null then item_hits.name || ' ' || naming_type.name
-            else item_hits.name || ' (unspecified product)'
-        end as product_name,
-        case
-            when item_hits.name_kind = 'product' then item_hits.product_category
-            else coalesce(naming_type.product_category, item_hits.product_category)
-        end as product_category,
-        item_hits.brand,
-        coalesce(item_hits.product_type, naming_type.name, any_type.name) as product_type,
-        item_hits.name_kind = 'brand' and naming_type.name is null as is_brand_only
-
+        row_number() over (order by item_hits.message_key, item_hits.hit_position, item_hits.name) as item_id
     from item_hits
     inner join segment_groups
         on item_hits.message_key = segment_groups.message_key
         and item_hits.segment_index = segment_groups.segment_index
-    left join lateral (
-        select type_hits.name, type_hits.product_category
-        from type_hits
-        where item_hits.name_kind = 'brand'
-          and type_hits.names_product
-          and type_hits.message_key = item_hits.message_key
-          and type_hits.group_index = segment_groups.group_index
-        order by type_hits.segment_index <> item_hits.segment_index,
-            type_hits.hit_position < item_hits.hit_position,
-            abs(type_hits.hit_position - item_hits.hit_position)
-        limit 1
-    ) as naming_type on true
-    left join lateral (
-        select type_hits.name
-        from type_hits
-        where type_hits.message_key = item_hits.message_key
-          and type_hits.segment_index = item_hits.segment_index
-        order by abs(type_hits.hit_position - item_hits.hit_position)
-        limit 1
-    ) as any_type on true
+
+),
+
+naming_types as (
+
+    select distinct on (grouped_items.item_id)
+        grouped_items.item_id,
+        type_hits.name,
+        type_hits.product_category
+    from grouped_items
+    inner join type_hits
+        on grouped_items.message_key = type_hits.message_key
+        and grouped_items.group_index = type_hits.group_index
+    where grouped_items.name_kind = 'brand'
+      and type_hits.names_product
+    order by grouped_items.item_id,
+        type_hits.segment_index <> grouped_items.segment_index,
+        type_hits.hit_position < grouped_items.hit_position,
+        abs(type_hits.hit_position - grouped_items.hit_position)
+
+),
+
+segment_types as (
+
+    select distinct on (grouped_items.item_id)
+        grouped_items.item_id,
+        type_hits.name
+    from grouped_items
+    inner join type_hits
+        on grouped_items.message_key = type_hits.message_key
+        and grouped_items.segment_index = type_hits.segment_index
+    order by grouped_items.item_id, abs(type_hits.hit_position - grouped_items.hit_position)
+
+),
+
+items as (
+
+    select
+        grouped_items.message_key,
+        grouped_items.group_index,
+        grouped_items.segment_index,
+        grouped_items.hit_position,
+        case
+            when grouped_items.name_kind = 'product' then grouped_items.name
+            when naming_types.name is not null then grouped_items.name || ' ' || naming_types.name
+            else grouped_items.name || ' (unspecified product)'
+        end as product_name,
+        case
+            when grouped_items.name_kind = 'product' then grouped_items.product_category
+            else coalesce(naming_types.product_category, grouped_items.product_category)
+        end as product_category,
+        grouped_items.brand,
+        coalesce(grouped_items.product_type, naming_types.name, segment_types.name) as product_type,
+        grouped_items.name_kind = 'brand' and naming_types.name is null as is_brand_only
+
+    from grouped_items
+    left join naming_types on grouped_items.item_id = naming_types.item_id
+    left join segment_types on grouped_items.item_id = segment_types.item_id
 
 ),
 
