@@ -3,7 +3,7 @@ VENV := .venv/bin
 export DATA_LAKE_DIR ?= $(CURDIR)/data
 export WAREHOUSE_EMBEDDED_DIR ?= $(CURDIR)/.warehouse
 
-.PHONY: setup run test lint bench images
+.PHONY: setup run test lint bench images eval-extraction
 
 setup:          ## create or refresh every environment (seconds when nothing changed)
 	@bash scripts/setup.sh
@@ -16,6 +16,9 @@ test: setup     ## the whole test suite
 
 lint: setup
 	@$(VENV)/ruff check src tests dags plugins api images bench
+
+eval-extraction: setup  ## precision and recall of product and price extraction on sample/extraction_eval
+	@$(VENV)/python -m medical_telegram.extraction_eval
 
 bench: setup    ## benchmarks (not tests): each prints its figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done

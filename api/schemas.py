@@ -34,15 +34,27 @@ class ChannelList(BaseModel):
     items: list[Channel]
 
 
+class ProductVariant(BaseModel):
+    pack_size: str | None = Field(description='volume or weight, e.g. "400 ml", "2.2 kg"')
+    strength: str | None = Field(description='dose per unit, e.g. "500 mg"')
+    pack_count: int | None = Field(description="units in the pack (tablets, gummies, ...)")
+    mention_count: int = Field(description="posts that mention the product in this size")
+    median_price_birr: float | None = Field(description="median of the prices quoted for this size")
+
+
 class ProductStats(BaseModel):
     product_name: str
     product_category: str | None
+    brand: str | None = Field(description="the product's brand; null for a generic product (Paracetamol)")
+    product_type: str | None = Field(description="what kind of product: Body Lotion, Cleanser, Tablets, ...")
+    is_brand_only: bool = Field(description='the posts name the brand but not which product ("Nivea (unspecified product)")')
     mention_count: int = Field(description="posts that mention the product")
     channel_count: int
     channels: list[str] = Field(description="channels that mention it, by name")
     median_price_birr: float | None = Field(description="median of the prices quoted with a mention")
     latest_price_birr: float | None = Field(description="the price quoted by the most recent mention with one")
     last_mentioned_at: datetime
+    variants: list[ProductVariant] = Field(description="per size, strength and pack count: mentions and median price")
 
 
 class TopProducts(BaseModel):

@@ -2,9 +2,9 @@
 
 # Without filters the answer is pre-aggregated by dbt (api.api_top_products): one index scan.
 TOP_PRODUCTS_ALL = """
-select product_name, product_category, mention_count, channel_count, channels,
+select product_name, product_category, brand, product_type, is_brand_only, mention_count, channel_count, channels,
        median_price_birr::float8 as median_price_birr, latest_price_birr::float8 as latest_price_birr,
-       last_mentioned_at
+       last_mentioned_at, variants
 from api.api_top_products
 order by mention_count desc, product_name
 limit %(limit)s
@@ -13,17 +13,37 @@ limit %(limit)s
 # With filters it is aggregated from the narrow, indexed mention table. The WHERE clause is built only from
 # the fixed fragments below; values go in as parameters.
 TOP_PRODUCTS_FILTERED = """
+with mentions as (
+    select * from api.api_product_mentions where {where}
+),
+variants as (
+    select product_key,
+           jsonb_agg(jsonb_build_object('pack_size', pack_size, 'strength', strength, 'pack_count', pack_count,
+                                        'mention_count', mention_count, 'median_price_birr', median_price_birr)
+                     order by mention_count desc, pack_size, strength, pack_count) as variants
+    from (
+        select product_key, pack_size, strength, pack_count, count(distinct message_key) as mention_count,
+               percentile_cont(0.5) within group (order by price_birr) as median_price_birr
+        from mentions
+        group by product_key, pack_size, strength, pack_count
+    ) as per_variant
+    group by product_key
+)
 select product_name,
        min(product_category) as product_category,
-       count(*) as mention_count,  -- one row per message and product (tested in models/api)
+       min(brand) as brand,
+       min(product_type) as product_type,
+       bool_and(is_brand_only) as is_brand_only,
+       count(distinct message_key) as mention_count,  -- a post may name two sizes of one product
        count(distinct channel_name) as channel_count,
        array_agg(distinct channel_name order by channel_name) as channels,
        percentile_cont(0.5) within group (order by price_birr)::float8 as median_price_birr,
        ((array_agg(price_birr order by posted_at desc, message_id desc)
            filter (where price_birr is not null))[1])::float8 as latest_price_birr,
-       max(posted_at) as last_mentioned_at
-from api.api_product_mentions
-where {where}
+       max(posted_at) as last_mentioned_at,
+       min(variants.variants::text)::jsonb as variants
+from mentions
+left join variants using (product_key)
 group by product_key, product_name
 order by mention_count desc, product_name
 limit %(limit)s

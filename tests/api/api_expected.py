@@ -1,4 +1,5 @@
-"""Expectations computed by hand from the bundled sample's lake files, in plain Python (no SQL)."""
+"""Expectations computed by hand from the bundled sample's lake files, in plain Python (no SQL); products and
+prices are the hand labels of sample/extraction_eval."""
 
 from __future__ import annotations
 
@@ -81,67 +82,75 @@ def matching_posts(query_words: list[str]) -> list[dict]:
     return hits
 
 
-# --- products: the lexicon's aliases matched on lower-cased text with sizes and pack counts removed ---
+# --- products: the hand labels of the sample's posts (sample/extraction_eval/labels.csv), not the model ---
 
-_SIZE = re.compile(r"(?<![a-z0-9.,])\d+(?:[.,]\d+)?\s*(?:mg|mcg|g|gm|kg|ml|l|%)(?![a-z0-9])")
-_COUNT = re.compile(r"(?<![a-z0-9.,])\d+\s*(?=(?:pcs|tablets?|softgels?|gummies|chewing|chewable|liquid gels?)\b)")
-_PRICE = re.compile(r"price\s*[:\-]?\s*(\d[\d,]*)")
-
-
-def normalise(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("&", " and ")
-    text = _COUNT.sub("", _SIZE.sub(" ", text))
-    text = re.sub(r"[ \t]*\+[ \t]*", "+", text)
-    text = re.sub(r"(?<![a-z])omega[ -]?3", "omega3", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+LABELS = PROJECT_DIR / "sample" / "extraction_eval" / "labels.csv"
+SEEDS = PROJECT_DIR / "include" / "dbt" / "medical_warehouse" / "seeds"
+UNSPECIFIED = " (unspecified product)"
 
 
 @cache
-def lexicon() -> dict[str, tuple[str, str]]:
-    with LEXICON.open(newline="", encoding="utf-8") as f:
-        return {normalise(r["alias"]): (r["product_name"], r["product_category"]) for r in csv.DictReader(f)}
+def labelled_mentions() -> dict[tuple[str, int], tuple[dict, ...]]:
+    """(channel, message_id) -> the product mentions a person labelled in that post."""
+    mentions: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    with LABELS.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            mentions[(row["channel_name"], int(row["message_id"]))].append(row)
+    return {post: tuple(rows) for post, rows in mentions.items()}
 
 
 @cache
-def product_pattern() -> re.Pattern:
-    # One alternation, longest alias first, matched left to right without overlaps.
-    aliases = sorted(lexicon(), key=lambda a: (-len(a), a))
-    return re.compile(rf"(?<![a-z0-9])({'|'.join(map(re.escape, aliases))})(?![a-z0-9])")
+def product_attributes() -> dict[str, dict]:
+    """product_name -> category, brand, type, is_brand_only, from the seeds (what dim_products holds)."""
+    attributes = {}
+    with (SEEDS / "product_brands.csv").open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            attributes[row["brand"] + UNSPECIFIED] = {
+                "product_category": row["product_category"], "brand": row["brand"], "product_type": None,
+                "is_brand_only": True}
+    with (SEEDS / "product_lexicon.csv").open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            attributes[row["product_name"]] = {
+                "product_category": row["product_category"], "brand": row["brand"] or None,
+                "product_type": row["product_type"] or None, "is_brand_only": False}
+    return attributes
 
 
-def mentioned_products(text: str) -> list[tuple[str, str]]:
-    """(product_name, category) of every product named in the text, once each, in order of first mention."""
-    found: dict[str, str] = {}
-    for match in product_pattern().finditer(normalise(text)):
-        product, category = lexicon()[match.group(1)]
-        found.setdefault(product, category)
-    return list(found.items())
+def priced_mentions(post: dict) -> list[dict]:
+    return [
+        {"product_name": m["product_name"], "price": float(m["price_birr"]) if m["price_birr"] else None,
+         "pack_size": m["pack_size"] or None, "strength": m["strength"] or None,
+         "pack_count": int(m["pack_count"]) if m["pack_count"] else None}
+        for m in labelled_mentions().get((post["channel_name"], post["message_id"]), ())
+    ]
 
 
-def prices(text: str) -> list[float]:
-    return [float(m.replace(",", "")) for m in _PRICE.findall(text.lower())]
-
-
-def priced_mentions(text: str) -> list[tuple[str, str, float | None]]:
-    """One product: the post's first price. n products and n prices: paired in order. Else no price."""
-    products, amounts = mentioned_products(text), prices(text)
-    if len(products) == 1:
-        return [(*products[0], amounts[0] if amounts else None)]
-    if len(products) == len(amounts):
-        return [(*product, amount) for product, amount in zip(products, amounts, strict=True)]
-    return [(*product, None) for product in products]
+def _variants(rows: list[dict]) -> list[dict]:
+    by_size: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_size[(row["pack_size"], row["strength"], row["pack_count"])].append(row)
+    variants = []
+    for (pack_size, strength, pack_count), sized in by_size.items():
+        prices = [r["price"] for r in sized if r["price"] is not None]
+        variants.append({
+            "pack_size": pack_size, "strength": strength, "pack_count": pack_count,
+            "mention_count": len({(r["channel_name"], r["message_id"]) for r in sized}),
+            "median_price_birr": statistics.median(prices) if prices else None,
+        })
+    # The API's order: most mentioned first, then by size (nulls last, as PostgreSQL sorts them).
+    def order(v: dict) -> tuple:
+        return (-v["mention_count"], *((x is None, x) for x in (v["pack_size"], v["strength"], v["pack_count"])))
+    return sorted(variants, key=order)
 
 
 def top_products(channel: str | None = None, since: date | None = None, until: date | None = None) -> list[dict]:
     mentions: dict[str, list[dict]] = defaultdict(list)
-    categories = {}
     for post in posts():
         day = post["posted_at"].date()
         if (channel and post["channel_name"] != channel) or (since and day < since) or (until and day > until):
             continue
-        for product, category, price in priced_mentions(post["message_text"]):
-            categories[product] = category
-            mentions[product].append({**post, "price": price})
+        for mention in priced_mentions(post):
+            mentions[mention["product_name"]].append({**post, **mention})
     result = []
     for product, rows in mentions.items():
         prices = [r["price"] for r in rows if r["price"] is not None]
@@ -149,12 +158,13 @@ def top_products(channel: str | None = None, since: date | None = None, until: d
                      default=None)
         result.append({
             "product_name": product,
-            "product_category": categories[product],
+            **product_attributes()[product],
             "mention_count": len({(r["channel_name"], r["message_id"]) for r in rows}),
             "channels": sorted({r["channel_name"] for r in rows}),
             "median_price_birr": statistics.median(prices) if prices else None,
             "latest_price_birr": latest["price"] if latest else None,
             "last_mentioned_at": max(r["posted_at"] for r in rows),
+            "variants": _variants(rows),
         })
     return sorted(result, key=lambda r: (-r["mention_count"], r["product_name"]))
 

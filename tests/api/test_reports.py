@@ -14,8 +14,8 @@ CHANNEL = "lobelia4cosmetics"
 
 
 def _comparable(items: list[dict]) -> list[dict]:
-    keys = ("product_name", "product_category", "mention_count", "channels", "median_price_birr",
-            "latest_price_birr")
+    keys = ("product_name", "product_category", "brand", "product_type", "is_brand_only", "mention_count",
+            "channels", "median_price_birr", "latest_price_birr", "variants")
     rows = []
     for item in items:
         row = {k: item[k] for k in keys}
@@ -43,12 +43,26 @@ def test_read_top_products_all_of_them(api):
 
 
 def test_read_top_products_median_differs_from_latest(api):
-    """Prenatal Gummies: 60 at 5000 and 90 at 6000, newest 5000; the median of the four is 5500."""
+    """Prenatal Gummies: 60 at 5000 and 90 at 6000, newest 5000; the median of the four is 5500, and per pack
+    size the prices compare like with like."""
     items = {i["product_name"]: i for i in api.get("/api/reports/top-products", params={"limit": 100}).json()["items"]}
     prenatal = items["Prenatal Gummies"]
     assert prenatal["mention_count"] == 4
     assert prenatal["median_price_birr"] == statistics.median([5000, 6000, 5000, 6000]) == 5500
     assert prenatal["latest_price_birr"] == 5000
+    assert [(v["pack_count"], v["mention_count"], v["median_price_birr"]) for v in prenatal["variants"]] == [
+        (60, 2, 5000), (90, 2, 6000)]
+
+
+def test_read_top_products_a_brand_alone_is_not_one_of_its_products(api):
+    """"ENSURE 850GM" and "ENSURE FROM USA 400GM" name the brand, not Ensure Powder; "ENSURE LIQUID" names one."""
+    items = {i["product_name"]: i for i in api.get("/api/reports/top-products", params={"limit": 100}).json()["items"]}
+    ensure = items["Ensure (unspecified product)"]
+    assert (ensure["brand"], ensure["is_brand_only"], ensure["mention_count"]) == ("Ensure", True, 5)
+    assert [(v["pack_size"], v["mention_count"], v["median_price_birr"]) for v in ensure["variants"]] == [
+        ("400 g", 3, 4500), ("850 g", 2, 5000)]
+    assert "Ensure Powder" not in items
+    assert (items["Ensure Liquid"]["brand"], items["Ensure Liquid"]["is_brand_only"]) == ("Ensure", False)
 
 
 @pytest.mark.parametrize(

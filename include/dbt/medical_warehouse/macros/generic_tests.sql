@@ -20,3 +20,9 @@
     group by {{ combination | join(', ') }}
     having count(*) > 1
 {% endtest %}
+
+{#- Every value within [min_value, max_value] (null is allowed), e.g. a price no shop would ask is a misread. -#}
+{% test between(model, column_name, min_value, max_value) %}
+    select {{ column_name }} from {{ model }}
+    where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
+{% endtest %}

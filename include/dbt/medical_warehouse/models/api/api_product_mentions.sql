@@ -12,17 +12,30 @@ product_mentions as (
 
     select * from {{ ref('fct_product_mentions') }}
 
+),
+
+products as (
+
+    select * from {{ ref('dim_products') }}
+
 )
 
 select
-    product_key,
-    product_name,
-    product_category,
-    message_key,
-    message_id,
-    channel_name,
-    date_key,
-    posted_at,
-    price_birr
+    product_mentions.product_key,
+    product_mentions.product_name,
+    product_mentions.product_category,
+    products.brand,
+    products.product_type,
+    product_mentions.is_brand_only,
+    product_mentions.message_key,
+    product_mentions.message_id,
+    product_mentions.channel_name,
+    product_mentions.date_key,
+    product_mentions.posted_at,
+    product_mentions.pack_size,
+    product_mentions.strength,
+    product_mentions.pack_count,
+    product_mentions.price_birr
 from product_mentions
-order by channel_name, date_key
+left join products on product_mentions.product_key = products.product_key
+order by product_mentions.channel_name, product_mentions.date_key

@@ -9,6 +9,42 @@ product_mentions as (
 
 ),
 
+products as (
+
+    select * from {{ ref('dim_products') }}
+
+),
+
+-- Prices compare like with like: the median per size, strength and pack count.
+variants as (
+
+    select
+        product_key,
+        jsonb_agg(
+            jsonb_build_object(
+                'pack_size', pack_size,
+                'strength', strength,
+                'pack_count', pack_count,
+                'mention_count', mention_count,
+                'median_price_birr', median_price_birr
+            )
+            order by mention_count desc, pack_size, strength, pack_count
+        ) as variants
+    from (
+        select
+            product_key,
+            pack_size,
+            strength,
+            pack_count,
+            count(distinct message_key) as mention_count,
+            percentile_cont(0.5) within group (order by price_birr) as median_price_birr
+        from product_mentions
+        group by product_key, pack_size, strength, pack_count
+    ) as per_variant
+    group by product_key
+
+),
+
 latest_prices as (
 
     select distinct on (product_key)
@@ -40,11 +76,17 @@ select
     totals.product_key,
     totals.product_name,
     totals.product_category,
+    products.brand,
+    products.product_type,
+    products.product_source = 'brand only' as is_brand_only,
     totals.mention_count,
     totals.channel_count,
     totals.channels,
     totals.median_price_birr,
     latest_prices.latest_price_birr,
-    totals.last_mentioned_at
+    totals.last_mentioned_at,
+    variants.variants
 from totals
 left join latest_prices on totals.product_key = latest_prices.product_key
+left join products on totals.product_key = products.product_key
+left join variants on totals.product_key = variants.product_key

@@ -1,0 +1,278 @@
+"""How well marts.fct_product_mentions finds products and prices: precision and recall on a labelled set.
+
+The set (sample/extraction_eval, see its README) labels every product mention of the 100 real posts of the
+bundled sample and of posts written the way Ethiopian shops write (English, Amharic, both). `evaluate` loads
+those posts into a warehouse through the project's own loader, builds the models with real dbt, reads the
+mentions back and compares them with the labels:
+
+- product: a predicted (post, product) that the labels hold;
+- price: a predicted (post, price) that the labels hold, over mentions that carry a price;
+- product and price: a predicted (post, product, price) that the labels hold, "no price" included;
+- variant: among product matches, pack size, strength and pack count all equal.
+
+Precision divides by what the model predicted, recall by what the labels hold. Figures are given for all
+posts and per language of the post (en, am for Amharic-only, mixed). Confusions pair, within one post, what
+was predicted but not labelled with what was labelled but not predicted.
+
+Run it with `make eval-extraction` (python -m medical_telegram.extraction_eval): it creates a database of its
+own on TEST_WAREHOUSE_ADMIN_DSN (default the machine's server at 127.0.0.1:5432) and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import logging
+import os
+import sys
+import tempfile
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from medical_telegram import lake
+from medical_telegram.dbt_runner import REPO_DIR, run_dbt
+from medical_telegram.loader import load_messages
+from medical_telegram.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+EVAL_DIR = REPO_DIR / "sample" / "extraction_eval"
+SAMPLE_LAKE = REPO_DIR / "sample" / "lake"
+LANGUAGES = ("en", "am", "mixed")
+ORIGINS = ("sample", "written", "held_out")
+# Only what the mentions need: the seeds and models upstream of fct_product_mentions, without their tests
+# (`make test` runs those); the evaluation judges the output.
+DBT_ARGS = ["build", "--select", "+fct_product_mentions", "--exclude-resource-type", "test",
+            "--exclude-resource-type", "unit_test"]
+
+PostKey = tuple[str, int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Mention:
+    channel_name: str
+    message_id: int
+    product_name: str
+    price_birr: Decimal | None = None
+    pack_size: str = ""
+    strength: str = ""
+    pack_count: str = ""
+
+    @property
+    def post(self) -> PostKey:
+        return (self.channel_name, self.message_id)
+
+    @property
+    def variant(self) -> tuple[str, str, str]:
+        return (self.pack_size, self.strength, self.pack_count)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Figure:
+    """Matches over predicted (precision) and over labelled (recall)."""
+
+    matched_predicted: int
+    predicted: int
+    matched_labelled: int
+    labelled: int
+
+    @property
+    def precision(self) -> float | None:
+        return self.matched_predicted / self.predicted if self.predicted else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.matched_labelled / self.labelled if self.labelled else None
+
+
+@dataclasses.dataclass(slots=True)
+class Report:
+    posts: dict[str, int]
+    # "all", a language ("en", "am" = Amharic only, "mixed") or an origin ("sample", "written", "held_out")
+    figures: dict[str, dict[str, Figure]]
+    confusions: list[tuple[PostKey, Mention | None, Mention | None]]  # (post, predicted, labelled)
+
+
+def _price(value: str | None) -> Decimal | None:
+    return Decimal(value).normalize() if value not in (None, "") else None
+
+
+def load_posts(eval_dir: Path = EVAL_DIR) -> dict[PostKey, dict[str, str]]:
+    """Every post of the set with its language and origin (sample, written, held_out)."""
+    with (eval_dir / "posts.csv").open(newline="", encoding="utf-8") as f:
+        return {(r["channel_name"], int(r["message_id"])): {"language": r["language"], "origin": r["origin"]}
+                for r in csv.DictReader(f)}
+
+
+def load_labels(eval_dir: Path = EVAL_DIR) -> list[Mention]:
+    with (eval_dir / "labels.csv").open(newline="", encoding="utf-8") as f:
+        return [Mention(r["channel_name"], int(r["message_id"]), r["product_name"], _price(r["price_birr"]),
+                        r["pack_size"], r["strength"], r["pack_count"]) for r in csv.DictReader(f)]
+
+
+def written_records(eval_dir: Path = EVAL_DIR) -> list[lake.MessageRecord]:
+    """The written posts as lake records, the way the scraper would have saved them."""
+    posts = json.loads((eval_dir / "written_posts.json").read_text(encoding="utf-8"))
+    return [lake.MessageRecord.from_dict({
+        "channel_name": p["channel_name"], "message_id": p["message_id"], "message_date": p["message_date"],
+        "scraped_at": p["message_date"], "source": "telethon", "message_text": p["message_text"],
+        "views": 0, "forwards": 0, "has_media": False, "raw": {"text": p["message_text"]},
+    }) for p in posts]
+
+
+def build(dsn: str, eval_dir: Path = EVAL_DIR) -> list[Mention]:
+    """Load the set's posts into the (empty) warehouse at dsn, build the models, return the mentions found."""
+    with tempfile.TemporaryDirectory(prefix="extraction_eval_") as tmp:
+        written_lake = Path(tmp)
+        lake.write_messages(written_lake, written_records(eval_dir))
+        with psycopg.connect(dsn) as conn:
+            migrate(conn)
+            for root in (SAMPLE_LAKE, written_lake):
+                summary = load_messages(conn, root)
+                log.info("loaded %s", summary)
+    run_dbt(DBT_ARGS, dsn)
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("""
+            select channel_name, message_id, product_name, price_birr,
+                   coalesce(pack_size, ''), coalesce(strength, ''), coalesce(pack_count::text, '')
+            from marts.fct_product_mentions""").fetchall()
+    return [Mention(c, m, p, price.normalize() if price is not None else None, s, st, n)
+            for c, m, p, price, s, st, n in rows]
+
+
+def _figure(predicted: Iterable, labelled: Iterable) -> Figure:
+    """Multiset matching: a key predicted twice matches twice only if labelled twice."""
+    predicted, labelled = Counter(predicted), Counter(labelled)
+    matched = sum((predicted & labelled).values())
+    return Figure(matched, sum(predicted.values()), matched, sum(labelled.values()))
+
+
+def _figures(predicted: list[Mention], labelled: list[Mention]) -> dict[str, Figure]:
+    labelled_products = {(m.post, m.product_name): m.variant for m in labelled}
+    product_hits = [m for m in predicted if (m.post, m.product_name) in labelled_products]
+    return {
+        "product": _figure(((m.post, m.product_name) for m in predicted),
+                           ((m.post, m.product_name) for m in labelled)),
+        "price": _figure(((m.post, m.price_birr) for m in predicted if m.price_birr is not None),
+                         ((m.post, m.price_birr) for m in labelled if m.price_birr is not None)),
+        "product+price": _figure(((m.post, m.product_name, m.price_birr) for m in predicted),
+                                 ((m.post, m.product_name, m.price_birr) for m in labelled)),
+        "variant": _figure(((m.post, m.product_name, m.variant) for m in product_hits),
+                           ((m.post, m.product_name, labelled_products[(m.post, m.product_name)])
+                            for m in product_hits)),
+    }
+
+
+def _confusions(predicted: list[Mention], labelled: list[Mention]) -> list[tuple[PostKey, Mention | None,
+                                                                                 Mention | None]]:
+    """Per post, the mentions predicted but not labelled against those labelled but not predicted (as product
+    and price): first the same product with another price, then the rest in order."""
+    by_post: dict[PostKey, tuple[list[Mention], list[Mention]]] = defaultdict(lambda: ([], []))
+    for m in predicted:
+        by_post[m.post][0].append(m)
+    for m in labelled:
+        by_post[m.post][1].append(m)
+    confusions = []
+    for post in sorted(by_post):
+        wrong, lost = list(by_post[post][0]), list(by_post[post][1])
+        for m in list(wrong):
+            same = next((w for w in lost if (w.product_name, w.price_birr) == (m.product_name, m.price_birr)), None)
+            if same is not None:
+                wrong.remove(m)
+                lost.remove(same)
+        for m in list(wrong):
+            twin = next((w for w in lost if w.product_name == m.product_name), None)
+            if twin is not None:
+                confusions.append((post, m, twin))
+                wrong.remove(m)
+                lost.remove(twin)
+        for index in range(max(len(wrong), len(lost))):
+            confusions.append((post, wrong[index] if index < len(wrong) else None,
+                               lost[index] if index < len(lost) else None))
+    return confusions
+
+
+def score(predicted: list[Mention], labelled: list[Mention], posts: dict[PostKey, dict[str, str]]) -> Report:
+    unknown = {m.post for m in labelled} - posts.keys()
+    if unknown:
+        raise ValueError(f"labels name posts that posts.csv does not list: {sorted(unknown)[:5]}")
+    # Only the set's posts count: a warehouse holding others is not judged on them.
+    predicted = [m for m in predicted if m.post in posts]
+    groups = {"all": lambda post: True}
+    groups |= {lang: (lambda post, lang=lang: posts[post]["language"] == lang) for lang in LANGUAGES}
+    groups |= {origin: (lambda post, origin=origin: posts[post]["origin"] == origin) for origin in ORIGINS}
+    figures = {name: _figures([m for m in predicted if keep(m.post)], [m for m in labelled if keep(m.post)])
+               for name, keep in groups.items()}
+    counts = {name: sum(1 for post in posts if keep(post)) for name, keep in groups.items()}
+    return Report(counts, figures, _confusions(predicted, labelled))
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def _mention(m: Mention | None) -> str:
+    if m is None:
+        return "(nothing)"
+    price = f"{m.price_birr:,f} birr" if m.price_birr is not None else "no price"
+    return f"{m.product_name} @ {price}"
+
+
+def format_report(report: Report) -> str:
+    lines = [f"{'posts':<16}{'measure':<15}{'precision':>10}{'recall':>9}   matched/predicted, matched/labelled"]
+    for group, measures in report.figures.items():
+        label = f"{group} ({report.posts[group]})"
+        for measure, f in measures.items():
+            lines.append(f"{label:<16}{measure:<15}{_fmt(f.precision):>10}{_fmt(f.recall):>9}   "
+                         f"{f.matched_predicted}/{f.predicted}, {f.matched_labelled}/{f.labelled}")
+            label = ""
+    lines.append("")
+    lines.append(f"confusions ({len(report.confusions)}): predicted  <-  in place of labelled")
+    for (channel, message_id), got, want in report.confusions:
+        lines.append(f"  {channel}/{message_id}: {_mention(got)}  <-  {_mention(want)}")
+    tally = Counter((got.product_name if got else None, want.product_name if want else None)
+                    for _, got, want in report.confusions
+                    if (got and got.product_name) != (want and want.product_name))
+    if tally:
+        lines.append("")
+        lines.append("products confused (count: predicted <- labelled)")
+        for (got, want), n in tally.most_common():
+            lines.append(f"  {n}: {got or '(nothing)'} <- {want or '(nothing)'}")
+    return "\n".join(lines)
+
+
+def evaluate(admin_dsn: str, eval_dir: Path = EVAL_DIR) -> Report:
+    """Build the set in a scratch database of its own on the server of admin_dsn, score it, drop the database."""
+    name = f"mtw_eval_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(admin_dsn) | {"dbname": name}
+        predicted = build(psycopg.conninfo.make_conninfo(**params), eval_dir)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+    return score(predicted, load_labels(eval_dir), load_posts(eval_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--admin-dsn", default=os.environ.get("TEST_WAREHOUSE_ADMIN_DSN",
+                                                            "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help="a server where a scratch database may be created (default: %(default)s)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    report = evaluate(args.admin_dsn)
+    print(format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
