@@ -21,7 +21,7 @@ from medical_telegram.orchestration.transformation import ENRICHMENT_SELECT
 log = logging.getLogger(__name__)
 
 
-@task(task_id="load_detections")
+@task(task_id="load_detections", pool=settings.RAW_LOAD_POOL)
 def load_detections(detector_summary: str | None = None) -> dict:
     """Detection files not loaded yet → raw.image_detections."""
     from medical_telegram.detections_loader import load_detections as load

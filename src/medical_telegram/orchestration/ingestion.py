@@ -121,7 +121,7 @@ def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None, a
             pool=settings.TELEGRAM_POOL,
             map_index_template="{{ task.command | join(' ') }}",
         ).expand(command=plan_sources(refresh_days))
-        loaded = load_raw(scraped.output)
+        loaded = load_raw.override(pool=settings.RAW_LOAD_POOL)(scraped.output)
         checked = validate.override(task_id="validate_raw")("raw_messages")
         loaded >> checked
         publish_raw_messages(loaded, checked)

@@ -147,6 +147,8 @@ def environment(stack: Stack, warehouse_dsn: str, metadata: str) -> dict[str, st
     env = airflow_environment(stack.airflow_home)
     env.update({
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # schedules are switched on by a person
+        # One `dbt build` with threads, watched per model (dbt_tasks): the scheduler runs tasks side by side.
+        "DBT_EXECUTION_MODE": os.environ.get("DBT_EXECUTION_MODE") or "watcher",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(PARALLELISM),
@@ -233,7 +235,7 @@ def _run(argv: list[str], env: dict[str, str], what: str) -> str:
 def _prepare_metadata(stack: Stack, env: dict[str, str]) -> None:
     """`airflow db migrate` and the pools, once per metadata database (a stamp remembers which)."""
     stamp = stack.state_dir / "metadata.stamp"
-    key = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    key = json.dumps([env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], POOLS])
     if stamp.exists() and stamp.read_text() == key:
         return
     airflow = str(Path(sys.executable).parent / "airflow")
@@ -357,9 +359,9 @@ class AirflowClient:
         self._credentials = {"username": user, "password": password}
         self._token: str | None = None
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> dict:
+    def request(self, method: str, path: str, body: dict | None = None) -> dict:
         if self._token is None and not path.startswith("/auth"):
-            self._token = self._request("POST", "/auth/token", self._credentials)["access_token"]
+            self._token = self.request("POST", "/auth/token", self._credentials)["access_token"]
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method,
                                          headers={"Content-Type": "application/json"})
@@ -372,7 +374,7 @@ class AirflowClient:
             raise ServiceError(f"{method} {path}: HTTP {exc.code} {exc.read()[:500]!r}") from None
 
     def get(self, path: str) -> dict:
-        return self._request("GET", path)
+        return self.request("GET", path)
 
     def dag(self, dag_id: str, timeout: float = 180) -> dict:
         """The DAG once the dag-processor has parsed it."""
@@ -386,7 +388,7 @@ class AirflowClient:
             time.sleep(2)
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
-        self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
+        self.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         """A manual run. When the DAG's schedule is due (its next logical date has passed) the run takes that
@@ -395,7 +397,7 @@ class AirflowClient:
         logical_date = dag.get("next_dagrun_logical_date")
         if not logical_date or dt.datetime.fromisoformat(logical_date) > dt.datetime.now(dt.UTC):
             logical_date = dt.datetime.now(dt.UTC).isoformat()
-        run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+        run = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
                             {"logical_date": logical_date, "conf": conf or {}})
         return run["dag_run_id"]
 
