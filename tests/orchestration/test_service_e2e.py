@@ -299,16 +299,17 @@ def test_health_fails_and_alerts_when_the_api_is_down(stack):
 def test_failing_validation_stops_dependents_and_emits_nothing(stack):
     stack.unpause("ml_enrichment", paused=True)
     transformations = len(stack.runs("data_transformation"))
-    with psycopg.connect(stack.dsn) as conn:  # a row no loader would write: negative views (critical in GX)
-        conn.execute("insert into raw.telegram_messages (channel_name, message_id, message_date, views, source,"
-                     " scraped_at, raw, lake_file) values (%s, -1, now(), -5, 'telethon', now(), '{}', 'test')",
-                     (CHANNEL,))
+    bad_channel = "Not A Channel!"  # a name no loader writes (lake names are lower case): critical in GX
+    with psycopg.connect(stack.dsn) as conn:
+        conn.execute("insert into raw.telegram_messages (channel_name, message_id, message_date, source,"
+                     " scraped_at, raw, lake_file) values (%s, 1, now(), 'telethon', now(), '{}', 'test')",
+                     (bad_channel,))
     stack.set_variable("telegram_export_path", str(stack.exports["older"]))
     try:
         run = stack.run("data_ingestion")
     finally:
         with psycopg.connect(stack.dsn) as conn:
-            conn.execute("delete from raw.telegram_messages where message_id = -1")
+            conn.execute("delete from raw.telegram_messages where channel_name = %s", (bad_channel,))
     assert run["state"] == "failed"
     assert run["tasks"]["ingest.load_raw"] == "success"
     assert run["tasks"]["ingest.validate_raw"] == "failed"
@@ -319,14 +320,18 @@ def test_failing_validation_stops_dependents_and_emits_nothing(stack):
 
 
 def test_maintenance_gate_holds_scheduler_runs_and_lets_manual_ones_through(stack):
+    stack.unpause("data_transformation")
+    before = len(stack.runs("data_transformation", "asset_triggered"))
     stack.set_variable("maintenance_mode", "true")
     try:
         asset = stack.client.get("/api/v2/assets?name_pattern=raw_telegram_messages")["assets"][0]
         stack.client.request("POST", "/api/v2/assets/events", {"asset_id": asset["id"], "extra": {"test": True}})
-        held = stack.wait_for_runs("data_transformation", "asset_triggered", 2)[-1]
+        held = stack.wait_for_runs("data_transformation", "asset_triggered", before + 1)[-1]
         tasks = stack.client.task_states("data_transformation", held["dag_run_id"])
         assert tasks["maintenance_gate"] == "skipped"
-        assert set(tasks.values()) == {"skipped"}, tasks
+        # Everything skipped, but Cosmos's bookkeeping task after the dbt build (trigger rule all_done).
+        ran = {task: state for task, state in tasks.items() if state != "skipped"}
+        assert set(ran) <= {"transform.dbt.dbt_producer_watcher_done"}, ran
         manual = stack.run("health_check")
         assert manual["tasks"]["maintenance_gate"] == "success" and manual["state"] == "success"
     finally:
