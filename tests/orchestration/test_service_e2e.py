@@ -324,7 +324,9 @@ def test_maintenance_gate_holds_scheduler_runs_and_lets_manual_ones_through(stac
     before = len(stack.runs("data_transformation", "asset_triggered"))
     stack.set_variable("maintenance_mode", "true")
     try:
-        asset = stack.client.get("/api/v2/assets?name_pattern=raw_telegram_messages")["assets"][0]
+        # name_pattern is a LIKE pattern ('_' matches '/'): the postgres:// table Asset matches too.
+        asset = next(a for a in stack.client.get("/api/v2/assets?name_pattern=raw_telegram_messages")["assets"]
+                     if a["name"] == "raw_telegram_messages")
         stack.client.request("POST", "/api/v2/assets/events", {"asset_id": asset["id"], "extra": {"test": True}})
         held = stack.wait_for_runs("data_transformation", "asset_triggered", before + 1)[-1]
         tasks = stack.client.task_states("data_transformation", held["dag_run_id"])
