@@ -78,6 +78,8 @@ def warehouse_dsn(_shared_warehouse_dsn) -> str:
         tables = [row[0] for row in conn.execute(
             "select format('%I.%I', schemaname, tablename) from pg_tables"
             " where schemaname not in ('pg_catalog', 'information_schema')"
+            # Another connection's temporary tables (a loader's staging table not yet dropped) are listed too.
+            " and schemaname not like 'pg\\_temp\\_%%' and schemaname not like 'pg\\_toast\\_temp\\_%%'"
             " and (schemaname, tablename) <> ('raw', 'schema_migrations')")]
         conn.execute(f"truncate {', '.join(tables)} restart identity")
     return _shared_warehouse_dsn
