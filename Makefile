@@ -3,13 +3,16 @@ VENV := .venv/bin
 export DATA_LAKE_DIR ?= $(CURDIR)/data
 export WAREHOUSE_EMBEDDED_DIR ?= $(CURDIR)/.warehouse
 
-.PHONY: setup run test lint bench images eval-extraction
+.PHONY: setup run stop test lint bench images eval-extraction
 
 setup:          ## create or refresh every environment (seconds when nothing changed)
 	@bash scripts/setup.sh
 
-run: setup      ## the main job, end to end on the bundled sample
+run: setup      ## the local service (warehouse, Airflow, API) up, full_pipeline on the bundled sample through it
 	@$(VENV)/medtel demo
+
+stop:           ## stop the local service started by `make run`
+	@$(VENV)/medtel stop
 
 test: setup     ## the whole test suite
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)

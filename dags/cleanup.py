@@ -6,14 +6,14 @@
 - **trim_old_records**: monitoring rows and Airflow task logs older than their retention (30 days).
 """
 
-from airflow.sdk import CronTriggerTimetable, dag
+from airflow.sdk import dag
 
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.monitoring import lake_retention, trim_old_records, vacuum_analyze
 
 
-@dag(**dag_kwargs(__file__, __doc__, CronTriggerTimetable("0 3 * * 0", timezone="UTC"), ["maintenance"]))
+@dag(**dag_kwargs(__file__, __doc__, cron("0 3 * * 0"), ["maintenance"]))
 def cleanup():
     maintenance_gate() >> lake_retention() >> vacuum_analyze() >> trim_old_records()
 

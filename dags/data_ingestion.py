@@ -13,14 +13,14 @@
 Skipped while the Variable `maintenance_mode` is on (manual runs still run).
 """
 
-from airflow.sdk import CronTriggerTimetable, dag
+from airflow.sdk import dag
 
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.ingestion import ingestion_group
 
 
-@dag(**dag_kwargs(__file__, __doc__, CronTriggerTimetable("0 * * * *", timezone="UTC"), ["ingestion"]))
+@dag(**dag_kwargs(__file__, __doc__, cron("0 * * * *"), ["ingestion"]))
 def data_ingestion():
     maintenance_gate() >> ingestion_group()
 

@@ -7,14 +7,14 @@ Asset), and every 4 hours in any case. Each dbt model task emits its own Asset
 the quality scores.
 """
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag
+from airflow.sdk import AssetOrTimeSchedule, dag
 
 from medical_telegram.orchestration.assets import RAW_MESSAGES
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.transformation import transformation_group
 
-SCHEDULE = AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 */4 * * *", timezone="UTC"), assets=RAW_MESSAGES)
+SCHEDULE = AssetOrTimeSchedule(timetable=cron("0 */4 * * *"), assets=RAW_MESSAGES)
 
 
 @dag(**dag_kwargs(__file__, __doc__, SCHEDULE, ["dbt", "transformation"]))

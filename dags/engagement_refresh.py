@@ -9,16 +9,16 @@ A separate DAG rather than a second timetable on data_ingestion: its runs, durat
 then told apart in the UI, and its own schedule can be paused alone.
 """
 
-from airflow.sdk import CronTriggerTimetable, dag
+from airflow.sdk import dag
 
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.ingestion import ingestion_group
 
 ENGAGEMENT_REFRESH_DAYS = 3
 
 
-@dag(**dag_kwargs(__file__, __doc__, CronTriggerTimetable("30 4 * * *", timezone="UTC"), ["ingestion"]))
+@dag(**dag_kwargs(__file__, __doc__, cron("30 4 * * *"), ["ingestion"]))
 def engagement_refresh():
     maintenance_gate() >> ingestion_group(refresh_days=ENGAGEMENT_REFRESH_DAYS)
 

@@ -8,14 +8,14 @@ is written to `monitoring.health_checks`; the run fails, and alerts, when a chec
 
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag
+from airflow.sdk import dag
 
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.monitoring import run_health_checks
 
 
-@dag(**dag_kwargs(__file__, __doc__, CronTriggerTimetable("*/15 * * * *", timezone="UTC"), ["monitoring"],
+@dag(**dag_kwargs(__file__, __doc__, cron("*/15 * * * *"), ["monitoring"],
                   default_args={"retries": 1, "execution_timeout": timedelta(minutes=5)},
                   dagrun_timeout=timedelta(minutes=10)))
 def health_check():

@@ -9,14 +9,14 @@
 Runs when new photos land in the lake (the `lake_telegram_images` Asset), and every 6 hours in any case.
 """
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag
+from airflow.sdk import AssetOrTimeSchedule, dag
 
 from medical_telegram.orchestration.assets import LAKE_IMAGES
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.enrichment import enrichment_group
 
-SCHEDULE = AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 */6 * * *", timezone="UTC"), assets=LAKE_IMAGES)
+SCHEDULE = AssetOrTimeSchedule(timetable=cron("0 */6 * * *"), assets=LAKE_IMAGES)
 
 
 @dag(**dag_kwargs(__file__, __doc__, SCHEDULE, ["ml", "enrichment"]))

@@ -6,14 +6,14 @@ are reported as skipped. The Data Docs are rebuilt in every case and served in t
 ("Data Docs" in the menu, from the plugin in plugins/).
 """
 
-from airflow.sdk import CronTriggerTimetable, dag
+from airflow.sdk import dag
 
 from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import dag_kwargs
+from medical_telegram.orchestration.defaults import cron, dag_kwargs
 from medical_telegram.orchestration.quality_tasks import all_checkpoints
 
 
-@dag(**dag_kwargs(__file__, __doc__, CronTriggerTimetable("0 */2 * * *", timezone="UTC"), ["quality"]))
+@dag(**dag_kwargs(__file__, __doc__, cron("0 */2 * * *"), ["quality"]))
 def quality_checks():
     maintenance_gate() >> all_checkpoints()
 

@@ -1,23 +1,17 @@
-# Source this file for a local Airflow of the project, without Docker:
+# Source this file to make this shell's `airflow` CLI talk to the local service `make run` started:
 #     source scripts/airflow_env.sh
-#     airflow standalone                 # UI at http://localhost:8080 (login printed at start)
-# AIRFLOW_HOME is ./.airflow (SQLite metadata, the same one `python -m medical_telegram.orchestration.run_dag`
-# and `make run` use), with the project's dags/ and plugins/. The warehouse connection is the configured one
-# (AIRFLOW_CONN_WAREHOUSE_DB / WAREHOUSE_DSN), else the embedded warehouse, started here if needed.
+#     airflow dags list-runs full_pipeline       airflow dags trigger data_ingestion       airflow assets list
+# The same AIRFLOW_HOME (.state/airflow), metadata database (PostgreSQL, on the warehouse's server), dags/,
+# plugins/, executor and warehouse connection as the services; `make stop` stops them.
+# The variables come from `medtel service-env` (the one place that defines them) and are only evaluated,
+# never printed: they include the stack's keys.
 _medtel_root=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
 export PATH="$_medtel_root/.venv/bin:$PATH"
-export MEDTEL_PROJECT_DIR="$_medtel_root"
-export AIRFLOW_HOME="${AIRFLOW_HOME:-$_medtel_root/.airflow}"
-export AIRFLOW__CORE__DAGS_FOLDER="$_medtel_root/dags"
-export AIRFLOW__CORE__PLUGINS_FOLDER="$_medtel_root/plugins"
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
 export DATA_LAKE_DIR="${DATA_LAKE_DIR:-$_medtel_root/data}"
 export WAREHOUSE_EMBEDDED_DIR="${WAREHOUSE_EMBEDDED_DIR:-$_medtel_root/.warehouse}"
-if [[ -z "${AIRFLOW_CONN_WAREHOUSE_DB:-}" ]]; then
-    AIRFLOW_CONN_WAREHOUSE_DB=$("$_medtel_root/.venv/bin/python" -c \
-        "from medical_telegram import warehouse; from medical_telegram.orchestration.run_dag import with_password; print(with_password(warehouse.warehouse_dsn()))") \
-        && export AIRFLOW_CONN_WAREHOUSE_DB
+if _medtel_env=$("$_medtel_root/.venv/bin/python" -m medical_telegram.orchestration.service env); then
+    eval "$_medtel_env"
+else
+    echo "airflow_env.sh: could not read the local service's settings (run make setup first)" >&2
 fi
-mkdir -p "$AIRFLOW_HOME"
-unset _medtel_root
+unset _medtel_root _medtel_env

@@ -59,14 +59,17 @@ def lake_retention(conn: psycopg.Connection, root: Path, keep_days: int, *, toda
         if day is None or day >= cutoff:
             continue
         relpath = path.relative_to(root).as_posix()
-        data = path.read_bytes()
-        if (relpath, hashlib.sha256(data).hexdigest()) not in loaded:
-            result.kept_not_loaded.append(relpath)
-            continue
-        if not dry_run:
-            path.unlink()
-            if not any(path.parent.iterdir()):
-                path.parent.rmdir()
+        # Under the channel's lock: an ingestion merging new messages into this file at the same moment would
+        # otherwise have them removed with the old content.
+        with lake.channel_lock(root, path.stem):
+            data = path.read_bytes()
+            if (relpath, hashlib.sha256(data).hexdigest()) not in loaded:
+                result.kept_not_loaded.append(relpath)
+                continue
+            if not dry_run:
+                path.unlink()
+                if not any(path.parent.iterdir()):
+                    path.parent.rmdir()
         result.removed.append(relpath)
         result.bytes_freed += len(data)
     log.info("lake retention (%d days): %d files removed, %d older files kept because not loaded",

@@ -6,16 +6,11 @@ import argparse
 import functools
 import json
 import logging
-import os
-import re
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-
-import psycopg
 
 from medical_telegram import lake, warehouse
 from medical_telegram.export_importer import ExportError, import_export
@@ -83,41 +78,6 @@ def lake_inventory(root: Path) -> dict[str, dict[str, int]]:
     return {"channels": inventory, "quarantined_files": quarantined}
 
 
-def run_full_pipeline(dsn: str, root: Path, log_file: Path) -> dict:
-    """full_pipeline under Airflow (dag.test, runtime local unless configured), its output kept in log_file;
-    a line every 20 s says it is still going and what it last did."""
-    env = {**os.environ, "DATA_LAKE_DIR": str(root), "AIRFLOW_CONN_WAREHOUSE_DB": dsn}
-    env.setdefault("TELEGRAM_EXPORT_PATH", str(SAMPLE_DIR / "desktop_export"))
-    env.setdefault("TELEGRAM_EXPORT_CHANNEL", SAMPLE_CHANNEL)
-    # The images' virtual environments, unless asked for containers: they run as their own user, which needs
-    # a lake it can write (CONTAINER_RUNTIME=docker CONTAINER_USER=uid:gid, see the README).
-    env.setdefault("CONTAINER_RUNTIME", "local")
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "medical_telegram.orchestration.run_full_pipeline"]
-    started = last_report = time.monotonic()
-    last_task, outcome = "", {}
-    with log_file.open("w") as log, subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                                      stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
-        for line in proc.stdout:
-            log.write(line)
-            if match := _TASK_IN_LOG.search(line):
-                last_task = match.group(1)
-            if line.startswith('{"dag_id"'):
-                outcome = json.loads(line)
-            if time.monotonic() - last_report > 20:
-                last_report = time.monotonic()
-                print(f"  full_pipeline running, {time.monotonic() - started:4.0f} s"
-                      f"{f' (at {last_task})' if last_task else ''}; log: {log_file}", file=sys.stderr)
-    if proc.returncode or outcome.get("state") != "success":
-        failed = [t for t, state in outcome.get("tasks", {}).items() if state not in ("success", "skipped")]
-        raise DemoError(f"full_pipeline did not succeed (failed: {', '.join(failed) or 'see the log'}); "
-                        f"log: {log_file}")
-    return outcome
-
-
-_TASK_IN_LOG = re.compile(r"task_id[=:' \"]+([\w.\-\[\]]+)")
-
-
 class DemoError(RuntimeError):
     pass
 
@@ -133,17 +93,22 @@ def marts_summary(dsn: str) -> dict:
                                              for p, n, m in top]}
 
 
-def serve_api(dsn: str, port: int) -> None:
-    """Serve the API with the read-only role (created by the migrations) until interrupted."""
-    parts = psycopg.conninfo.conninfo_to_dict(dsn)
-    parts.update(user="medtel_api", password=None)
-    env = {**os.environ, "API_DATABASE_URL": psycopg.conninfo.make_conninfo(
-        **{k: v for k, v in parts.items() if v is not None})}
-    subprocess.run([sys.executable, "-m", "api", "--port", str(port)], env=env, cwd=PROJECT_DIR)
+def cmd_up(args) -> dict:
+    from medical_telegram.orchestration import service
+
+    return service.up()
+
+
+def cmd_stop(args) -> dict:
+    from medical_telegram.orchestration import service
+
+    return {"stopped": service.stop()}
 
 
 def cmd_demo(args) -> dict:
-    """The main job on the bundled sample: the whole pipeline under Airflow, then the API."""
+    """The main job on the bundled sample: the local service up, full_pipeline through its scheduler."""
+    from medical_telegram.orchestration import service
+
     root = lake.lake_dir()
     log = logging.getLogger("medtel.demo")
     log.info("lake: %s", root)
@@ -151,14 +116,24 @@ def cmd_demo(args) -> dict:
     log.info("sample lake snapshot: %(messages)d posts merged, %(images_copied)d photos copied", seeded)
     dsn = warehouse.warehouse_dsn()
     log.info("warehouse: %s%s", warehouse.redact(dsn), " (embedded)" if warehouse.configured_dsn() is None else "")
+    say = functools.partial(print, file=sys.stderr, flush=True)
     if args.load_only:
         with warehouse.connect(dsn) as conn:
             migrate(conn)
             loaded = load_messages(conn, root).as_dict()
     else:
-        log.info("running full_pipeline under Airflow: import the bundled export, load, detect, dbt, checks")
-        outcome = run_full_pipeline(dsn, root, PROJECT_DIR / ".airflow" / "full_pipeline.log")
+        stack = service.Stack.from_env()
+        say("Starting the local service (warehouse, Airflow api-server/scheduler/dag-processor/triggerer, API);"
+            " what is already up is reused ...")
+        began = time.monotonic()
+        up = service.up(stack)
+        say(f"  up in {time.monotonic() - began:.0f} s; logs in {up['logs']}")
+        outcome = service.run_dag(stack, "full_pipeline")
         log.info("full_pipeline: %s, %d tasks", outcome["state"], len(outcome["tasks"]))
+        if outcome["state"] != "success":
+            failed = [t for t, state in outcome["tasks"].items() if state not in ("success", "skipped")]
+            raise DemoError(f"full_pipeline did not succeed (failed: {', '.join(failed) or '?'}); see the run in"
+                            f" {stack.airflow_url}/dags/full_pipeline and the logs in {stack.logs}")
         with warehouse.connect(dsn) as conn:
             row = conn.execute("select count(*), coalesce(sum(rows_in), 0), coalesce(sum(quarantined), 0)"
                                " from raw.load_log where target = 'telegram_messages'").fetchone()
@@ -167,7 +142,6 @@ def cmd_demo(args) -> dict:
         in_warehouse = dict(conn.execute(
             "select channel_name, count(*) from raw.telegram_messages group by 1 order by 1").fetchall())
     inventory = lake_inventory(root)
-    say = functools.partial(print, file=sys.stderr)
     say("\nWhat the lake and the warehouse hold now:")
     say(f"  {'channel':<24}{'messages':>10}{'images':>8}{'in raw':>8}")
     for name, counts in inventory["channels"].items():
@@ -182,16 +156,17 @@ def cmd_demo(args) -> dict:
     say("  top products: " + "; ".join(
         f"{p['product']} ({p['mentions']}x, median {p['median_price_birr'] or '-'} birr)"
         for p in marts["top_products"]))
+    credentials = up["login"]
     say(f"""
-Where to look:
-  Data Docs        {PROJECT_DIR / 'include/gx/uncommitted/data_docs/local_site/index.html'}
-  Airflow UI       source scripts/airflow_env.sh && airflow standalone   (then http://localhost:8080)
-  pipeline log     {PROJECT_DIR / '.airflow/full_pipeline.log'}""")
-    if args.no_serve:
-        return result
-    say(f"  API              http://127.0.0.1:{args.port}/docs   (Ctrl-C stops it)\n")
-    print(json.dumps(result, ensure_ascii=False), flush=True)
-    serve_api(dsn, args.port)
+Running in the background (make stop stops it all):
+  Airflow UI       {stack.airflow_url}   login {credentials['user']} / {credentials['password']}
+                   (the password is kept in {credentials['file']})
+  API              {stack.api_url}/docs
+  Data Docs        {PROJECT_DIR / 'include/gx/uncommitted/data_docs/local_site/index.html'} (or Browse -> Data Docs)
+  Airflow CLI      source scripts/airflow_env.sh && airflow dags list-runs full_pipeline
+  logs             {stack.logs}
+Every schedule is off: `airflow dags unpause <dag_id>` switches one on (README, "The DAGs").
+""")
     return result
 
 
@@ -213,11 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_migrate)
     sub = commands.add_parser("warehouse", help="show which warehouse is used (starting the embedded one)")
     sub.set_defaults(func=cmd_warehouse)
-    sub = commands.add_parser("demo", help="the main job on the bundled sample: full_pipeline, then the API")
+    sub = commands.add_parser("demo", help="the main job on the bundled sample: the local service, full_pipeline through its scheduler")
     sub.add_argument("--load-only", action="store_true", help="only seed the lake and load raw (no Airflow)")
-    sub.add_argument("--no-serve", action="store_true", help="do not serve the API at the end")
-    sub.add_argument("--port", type=int, default=8000, help="the API's port (default 8000)")
     sub.set_defaults(func=cmd_demo)
+    sub = commands.add_parser("up", help="start the local service (warehouse, Airflow, API), reusing what runs")
+    sub.set_defaults(func=cmd_up)
+    sub = commands.add_parser("stop", help="stop the local service and the embedded warehouse")
+    sub.set_defaults(func=cmd_stop)
     return parser
 
 
@@ -228,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except (ExportError, warehouse.WarehouseError, DemoError, argparse.ArgumentTypeError, OSError) as exc:
+        print(f"medtel {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # the local service's errors (ServiceError) say what to do in one line
         print(f"medtel {args.command}: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False))

@@ -11,7 +11,9 @@ Layout under DATA_LAKE_DIR (default ./data):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import functools
 import os
 import re
@@ -408,16 +410,41 @@ def merge_record(old: dict, new: dict) -> dict:
     return {k: (old.get(k) if v is None and k in KEEP_WHEN_MISSING else v) for k, v in new.items()}
 
 
+@contextlib.contextmanager
+def channel_lock(root: Path, channel_name: str):
+    """Hold the lock on one channel's message files (an flock, across processes and containers sharing the
+    lake) for a read-merge-write: two runs importing or scraping the same channel at once (full_pipeline and
+    data_ingestion, cleanup and ingestion on Sunday 03:00) would otherwise each merge into what they read
+    and the later rename would drop the other's messages."""
+    locks = root / MESSAGES_DIR / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with (locks / f"{channel_name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_messages(root: Path, records: Iterable[MessageRecord]) -> dict[Path, int]:
-    """Merge records into their day files by message_id (see merge_record).
+    """Merge records into their day files by message_id (see merge_record), under the channel's lock.
 
     Returns how many records went to each file. A file is rewritten only when its content changes, so
     writing the same records twice leaves the lake (and the loader's checksums) untouched.
     """
-    by_file: dict[Path, dict[int, dict]] = {}
+    by_channel: dict[str, dict[Path, dict[int, dict]]] = {}
     for record in records:
         path = messages_file(root, record.channel_name, record.message_date)
-        by_file.setdefault(path, {})[record.message_id] = record.to_dict()
+        by_channel.setdefault(record.channel_name, {}).setdefault(path, {})[record.message_id] = record.to_dict()
+    written: dict[Path, int] = {}
+    for channel, by_file in by_channel.items():
+        with channel_lock(root, channel):
+            _merge_files(by_file)
+        written.update({path: len(new) for path, new in by_file.items()})
+    return written
+
+
+def _merge_files(by_file: dict[Path, dict[int, dict]]) -> None:
     for path, new in by_file.items():
         merged: dict[int, dict] = {}
         if path.exists():
@@ -428,7 +455,6 @@ def write_messages(root: Path, records: Iterable[MessageRecord]) -> dict[Path, i
         data = orjson.dumps([merged[k] for k in sorted(merged)], option=orjson.OPT_INDENT_2) + b"\n"
         if not path.exists() or path.read_bytes() != data:
             atomic_write_bytes(path, data)
-    return {path: len(new) for path, new in by_file.items()}
 
 
 def read_messages(path: Path) -> list[dict]:

@@ -51,6 +51,7 @@ def cosmos_run(make_database, tmp_path_factory) -> dict:
         "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "false",
+        "DBT_EXECUTION_MODE": "local",  # dag.test(): one task at a time, where WATCHER cannot finish
         "AIRFLOW_CONN_WAREHOUSE_DB": (f"postgres://{params.get('user', 'postgres')}:{password}@"
                                       f"{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{params['dbname']}"),
     }

@@ -7,18 +7,31 @@
   not a socket directory, or Cosmos cannot build the models' Asset URIs (DESIGN.md, pitfalls).
 - dbt runs from its own virtual environment (.venvs/dbt, or DBT_EXECUTABLE) as a subprocess.
 - Each model is followed by its tests (TestBehavior.AFTER_EACH), so a failing test stops what depends on it.
+- Execution mode (DBT_EXECUTION_MODE, read at parse time): `watcher` (default) runs ONE `dbt build
+  --threads DBT_THREADS` (a producer task) while each model's run and test tasks watch its result (deferred
+  sensors in the triggerer), so every model keeps its task, its Asset and its tests in the UI; `local` runs
+  one dbt process per task. WATCHER needs a scheduler that runs tasks side by side: under `dag.test()` (one
+  task at a time) its sensors would wait for a producer that never starts, so `run_dag` (dag.test) and the
+  Cosmos smoke test use `local`.
+- In WATCHER mode tests that read several models (relationships) are not detached into tasks of their own:
+  such a task watches an aggregated test status the producer only publishes per model, never for a test
+  node, so it could only end when the whole build had ended (and then reported success without a result;
+  in a trial it ran by itself minutes after the producer). The producer's `dbt build` runs those tests after
+  both models, and a failure there fails the build and skips what depends on the models.
 - Each model task emits an Asset `postgres://host:port/database/schema/table`. Those URIs embed host and
   port, so downstream DAGs should schedule on the project's own Assets (orchestration.assets), not on them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
+    ExecutionMode,
     LoadMode,
     ProfileConfig,
     ProjectConfig,
@@ -40,13 +53,26 @@ STAGING_AND_MARTS: tuple[str, ...] = ("path:seeds", "path:models/staging", "path
 ENRICHMENT: tuple[str, ...] = ("detection_class_roles", "stg_image_detections", "fct_image_detections")
 
 
+def execution_mode() -> ExecutionMode:
+    value = (os.environ.get("DBT_EXECUTION_MODE") or "watcher").strip().lower()
+    if value not in ("watcher", "local"):
+        raise ValueError(f"DBT_EXECUTION_MODE must be watcher or local, got {value!r}")
+    return ExecutionMode(value)
+
+
+def dbt_threads() -> int:
+    """Threads of the WATCHER producer's `dbt build`: 4 suits 2 cores (models mostly wait on PostgreSQL)."""
+    return int(os.environ.get("DBT_THREADS") or 4)
+
+
 def warehouse_profile(conn_id: str = WAREHOUSE_CONN_ID) -> ProfileConfig:
     """The dbt profile Cosmos writes for each task, from an Airflow Postgres connection."""
     return ProfileConfig(
         profile_name=PROFILE_NAME,
         target_name=TARGET_NAME,
         # dbt's fallback schema only: every folder of the project names its own (staging, marts).
-        profile_mapping=PostgresUserPasswordProfileMapping(conn_id=conn_id, profile_args={"schema": "staging"}),
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=conn_id, profile_args={"schema": "staging", "threads": dbt_threads()}),
     )
 
 
@@ -67,6 +93,7 @@ def dbt_task_group(
     group (dag=..., default_args=...).
     """
     manifest = dbt_runner.MANIFEST_PATH
+    mode = execution_mode()
     if not manifest.exists():
         raise FileNotFoundError(
             f"{manifest} is missing: run `make setup` (or `python -m medical_telegram.dbt_runner`) to build it"
@@ -81,6 +108,7 @@ def dbt_task_group(
         ),
         profile_config=warehouse_profile(conn_id),
         execution_config=ExecutionConfig(
+            execution_mode=mode,
             dbt_executable_path=str(dbt_runner.dbt_executable()),
             invocation_mode=InvocationMode.SUBPROCESS,
             # A model's test task runs only the tests on that model alone; a test that also reads other models
@@ -93,7 +121,7 @@ def dbt_task_group(
             select=list(select),
             exclude=list(exclude),
             test_behavior=TestBehavior.AFTER_EACH,
-            should_detach_multiple_parents_tests=True,
+            should_detach_multiple_parents_tests=mode == ExecutionMode.LOCAL,
             emit_datasets=True,
         ),
         operator_args={"install_deps": False, **(operator_args or {})},

@@ -1,15 +1,26 @@
-"""What every DAG shares: default arguments, start date, the standard DAG keyword arguments."""
+"""What every DAG shares: default arguments, the schedule helper, the standard DAG keyword arguments."""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+
+from airflow.sdk import CronTriggerTimetable
 
 from medical_telegram.orchestration.alerts import on_failure_alert
 
-START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 OWNER = "data-engineering"
+
+
+def cron(expression: str) -> CronTriggerTimetable:
+    """A cron schedule in UTC whose first run, once the DAG is switched on, is its next time, never a past one.
+
+    (run_immediately=False still runs the latest past time when it is less than a tenth of the period ago;
+    a zero timedelta never does.) Together with no start_date (see dag_kwargs), switching the nine DAGs on
+    starts nothing at once.
+    """
+    return CronTriggerTimetable(expression, timezone="UTC", run_immediately=timedelta(0))
 
 
 def default_args(**overrides) -> dict:
@@ -32,12 +43,15 @@ def dag_kwargs(file: str, doc: str | None, schedule, tags: list[str], **override
     """Keyword arguments for @dag: dag_id is the file's name, doc_md the module docstring.
 
     Call it as `dag_kwargs(__file__, __doc__, schedule, tags)`.
+
+    No start_date, on purpose: with one, a DAG switched on runs its latest past interval at once (catchup=False
+    still runs the most recent one), so unpausing the nine DAGs started nine runs together. Without it, each
+    first scheduled run waits for the schedule's next time (the timetables' run_immediately=False).
     """
     kwargs = {
         "dag_id": Path(file).stem,
         "doc_md": doc,
         "schedule": schedule,
-        "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,
         "tags": ["medical-telegram", *tags],

@@ -21,24 +21,32 @@ from medical_telegram.orchestration.transformation import ENRICHMENT_SELECT
 log = logging.getLogger(__name__)
 
 
-@task(task_id="load_detections", outlets=[assets.RAW_DETECTIONS, assets.PG_RAW_DETECTIONS])
-def load_detections(detector_summary: str | None = None):
-    """Detection files not loaded yet → raw.image_detections; the Asset events say how many rows."""
+@task(task_id="load_detections", pool=settings.RAW_LOAD_POOL)
+def load_detections(detector_summary: str | None = None) -> dict:
+    """Detection files not loaded yet → raw.image_detections."""
     from medical_telegram.detections_loader import load_detections as load
 
     with connect() as conn:
-        summary = load(conn, settings.lake_dir()).as_dict()
-    extra = {key: summary.get(key, 0) for key in ("files_loaded", "rows_in", "inserted", "updated", "quarantined")}
-    for asset in (assets.RAW_DETECTIONS, assets.PG_RAW_DETECTIONS):
-        yield Metadata(asset, extra)
-    return summary
+        return load(conn, settings.lake_dir()).as_dict()
 
 
-@task(task_id="publish_detections", outlets=[assets.MARTS_DETECTIONS])
+DETECTION_OUTLETS = [assets.LAKE_DETECTIONS, assets.RAW_DETECTIONS, assets.PG_RAW_DETECTIONS,
+                     assets.MARTS_DETECTIONS]
+
+
+@task(task_id="publish_detections", outlets=DETECTION_OUTLETS)
 def publish_detections(loaded: dict, quality: dict):
+    """The detections' Asset events, with how many rows changed and the score; none when nothing changed
+    (the task ends as skipped, and a skipped task emits no event)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     extra = {"rows_loaded": loaded.get("inserted", 0) + loaded.get("updated", 0),
-             "quarantined": loaded.get("quarantined", 0), "quality_score": quality.get("score")}
-    yield Metadata(assets.MARTS_DETECTIONS, extra)
+             **{key: loaded.get(key, 0) for key in ("files_loaded", "rows_in", "inserted", "updated", "quarantined")},
+             "quality_score": quality.get("score")}
+    if not extra["rows_loaded"]:
+        raise AirflowSkipException(f"no detection inserted or updated ({extra['rows_in']} read): no Asset event")
+    for asset in DETECTION_OUTLETS:
+        yield Metadata(asset, extra)
     return extra
 
 
@@ -57,7 +65,6 @@ def enrichment_group(group_id: str = "enrich", build_models: bool = True):
             spec_name="yolo",
             command=["detect"],
             pool=settings.GPU_POOL,
-            outlets=[assets.LAKE_DETECTIONS],
             execution_timeout=timedelta(hours=1),
         )
         loaded = load_detections(detect.output)

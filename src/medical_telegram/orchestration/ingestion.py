@@ -75,9 +75,21 @@ def report_sources(commands: list[list[str]], scrape_task_id: str, *, ti=None) -
     return {"sources": len(commands), "failed": 0}
 
 
-@task(task_id="publish_raw_messages", outlets=[assets.RAW_MESSAGES, assets.PG_RAW_MESSAGES])
-def publish_raw_messages(load: dict, quality: dict):
-    """Emit the raw-messages Asset event (it queues data_transformation), with what changed and the score."""
+def _new_photos(scrape_results) -> int:
+    """Photos the scraper runs added to the lake: `images` of a scrape, `photos_copied` of an import."""
+    from medical_telegram.orchestration.containers import summary
+
+    total = 0
+    for line in scrape_results:
+        result = summary(line)
+        total += int(result.get("totals", {}).get("images", 0) or result.get("photos_copied", 0) or 0)
+    return total
+
+
+def _publish_raw_messages(load: dict, quality: dict):
+    """Emit the raw-messages Asset events, with what changed and the score; none when no row changed."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     extra = {
         "rows_in": load.get("rows_in", 0),
         "rows_loaded": load.get("inserted", 0) + load.get("updated", 0),
@@ -88,14 +100,44 @@ def publish_raw_messages(load: dict, quality: dict):
         "quality_score": quality.get("score"),
         "quality_warnings": len(quality.get("warnings", [])),
     }
-    for asset in (assets.RAW_MESSAGES, assets.PG_RAW_MESSAGES):
-        yield Metadata(asset, extra)
+    if not extra["rows_loaded"]:
+        raise AirflowSkipException(f"no row inserted or updated ({extra['rows_in']} read): no Asset event")
     return extra
 
 
-def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None):
+def _publish_lake_images(scrape_results) -> dict:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    photos = _new_photos(scrape_results)
+    if not photos:
+        raise AirflowSkipException("no new photos in the lake: no Asset event")
+    log.info("%d new photos in the lake", photos)
+    return {"new_photos": photos}
+
+
+def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None, announce: bool = True):
     """scrape ×N (mapped, pool telegram) → load_raw → validate_raw (GX) → publish_raw_messages, and
-    report_sources after load_raw (fails the run when a scrape failed)."""
+    publish_lake_images beside it; report_sources after load_raw (fails the run when a scrape failed).
+
+    The publish tasks emit their Asset events only when something changed (rows inserted or updated, new
+    photos); otherwise they end as skipped, and a skipped task emits nothing. announce=False leaves out the
+    events other DAGs are scheduled on (raw_telegram_messages, lake_telegram_images): full_pipeline does that
+    work itself, so its runs must not queue data_transformation or ml_enrichment to do it again.
+    """
+    raw_outlets = [assets.LAKE_MESSAGES, assets.PG_RAW_MESSAGES, *([assets.RAW_MESSAGES] if announce else [])]
+
+    @task(task_id="publish_raw_messages", outlets=raw_outlets)
+    def publish_raw_messages(load: dict, quality: dict):
+        extra = _publish_raw_messages(load, quality)
+        for asset in raw_outlets:
+            yield Metadata(asset, extra)
+        return extra
+
+    @task(task_id="publish_lake_images", outlets=[assets.LAKE_IMAGES])
+    def publish_lake_images(scrape_results):
+        extra = _publish_lake_images(scrape_results)
+        yield Metadata(assets.LAKE_IMAGES, extra)
+        return extra
 
     @task_group(group_id=group_id)
     def ingest():
@@ -104,13 +146,14 @@ def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None):
             task_id="scrape",
             spec_name="scraper",
             pool=settings.TELEGRAM_POOL,
-            outlets=[assets.LAKE_MESSAGES, assets.LAKE_IMAGES],
             map_index_template="{{ task.command | join(' ') }}",
         ).expand(command=commands)
-        loaded = load_raw(scraped.output)
+        loaded = load_raw.override(pool=settings.RAW_LOAD_POOL)(scraped.output)
         loaded >> report_sources(commands, scraped.task_id)
         checked = validate.override(task_id="validate_raw")("raw_messages")
         loaded >> checked
         publish_raw_messages(loaded, checked)
+        if announce:  # after the load, so ml_enrichment finds the photos' messages in raw
+            checked >> publish_lake_images(scraped.output)
 
     return ingest()

@@ -43,6 +43,9 @@ def airflow_environment(home: Path) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "MEDTEL_PROJECT_DIR": str(project),
+        # dag.test() runs one task at a time: Cosmos's WATCHER sensors would wait for a producer that never
+        # starts, so dbt runs one process per task here (dbt_tasks.execution_mode).
+        "DBT_EXECUTION_MODE": "local",
         # No usage telemetry from Cosmos (and no waiting on a network that is not there).
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "DO_NOT_TRACK": "1",

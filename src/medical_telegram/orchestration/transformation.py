@@ -18,11 +18,36 @@ from medical_telegram.orchestration.quality_tasks import validate
 ENRICHMENT_SELECT = ("detection_class_roles+", "stg_image_detections+")
 
 
-@task(task_id="publish_marts", outlets=[assets.MARTS])
-def publish_marts(staging: dict, marts: dict):
-    """The marts Asset event, with the layers' quality scores."""
+# What the marts hold, in a few numbers: equal numbers mean a build changed nothing.
+_MARTS_FINGERPRINT = """
+    select (select count(*) from marts.fct_messages),
+           (select coalesce(sum(view_count), 0) + coalesce(sum(forward_count), 0) from marts.fct_messages),
+           (select count(*) from marts.fct_image_detections),
+           (select count(*) from marts.fct_product_mentions)
+"""
+
+
+def marts_fingerprint() -> list[int]:
+    from medical_telegram.orchestration.common import connect
+
+    with connect() as conn:
+        return [int(value) for value in conn.execute(_MARTS_FINGERPRINT).fetchone()]
+
+
+@task(task_id="publish_marts", outlets=[assets.MARTS], inlets=[assets.MARTS])
+def publish_marts(staging: dict, marts: dict, *, inlet_events=None):
+    """The marts Asset event, with the layers' quality scores; none when the marts hold what they held at the
+    last event (a build that found nothing new)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    fingerprint = marts_fingerprint()
+    last = inlet_events[assets.MARTS].ascending(False).limit(1) if inlet_events is not None else []
+    previous = (last[0].extra or {}).get("fingerprint") if len(last) else None
+    if previous == fingerprint:
+        raise AirflowSkipException(f"the marts are as at the last event ({fingerprint}): no Asset event")
     extra = {"staging_score": staging.get("score"), "marts_score": marts.get("score"),
-             "warnings": len(staging.get("warnings", [])) + len(marts.get("warnings", []))}
+             "warnings": len(staging.get("warnings", [])) + len(marts.get("warnings", [])),
+             "fingerprint": fingerprint}
     yield Metadata(assets.MARTS, extra)
     return extra
 
