@@ -6,8 +6,10 @@
 The lightest Airflow 3.3 that works: an AIRFLOW_HOME (default ./.airflow) with a SQLite metadata database
 (`airflow db migrate` on first use, about 6 s), the project's dags/ and plugins/ folders, the pools, and
 `dag.test()`, which runs every task in this process and records runs, task instances, XComs and Asset
-events in that database: `airflow dags list-runs`, `airflow assets list` and the UI (`airflow standalone`
-with the same AIRFLOW_HOME) show them afterwards.
+events in that database (`AIRFLOW_HOME=./.airflow airflow dags list-runs ...` shows them afterwards).
+For debugging one DAG without services; `make run` runs DAGs through the scheduler of the local service
+(orchestration.service). dbt runs in Cosmos's LOCAL mode here (one process per task): WATCHER needs a
+scheduler that runs tasks side by side.
 
 Configuration comes from the environment as usual (AIRFLOW_CONN_WAREHOUSE_DB, DATA_LAKE_DIR,
 CONTAINER_RUNTIME, TELEGRAM_SOURCE, ...). Without a warehouse connection the embedded warehouse is started
