@@ -5,8 +5,7 @@ ingest (data_ingestion's group) → enrich (ml_enrichment's: detect, load detect
 Each group validates its own layer with Great Expectations, so a bad layer stops what depends on it.
 Its Asset events are only those no other DAG is scheduled on: it does the work of data_transformation and
 ml_enrichment itself, so it must not queue them to do it again.
-`python -m medical_telegram.orchestration.run_full_pipeline` runs this DAG with `dag.test()` on the bundled
-sample.
+`make run` triggers it through the local service's scheduler on the bundled sample.
 """
 
 from datetime import timedelta
