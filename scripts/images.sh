@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the project's container images, on a machine with or without a reachable image registry.
 #
-#   usage: scripts/images.sh [all|engine|base|scraper|yolo|api]...     (default: all)
+#   usage: scripts/images.sh [all|engine|base|scraper|yolo|api|airflow|postgres|redis]...   (default: all)
 #          scripts/images.sh stop-engine                                (stops a dockerd this script started)
 #
 # 1. engine   A Docker engine must answer `docker info`. When none does, Debian's docker.io is installed and
@@ -11,8 +11,11 @@
 #             here), a local stand-in, local/python:3.11-bookworm, is made once with debootstrap: Debian
 #             bookworm minbase with python3 (3.11), venv and pip, and this host's CA bundle (downloads go through
 #             a proxy whose CA only the host trusts). Skipped when the image exists.
-# 3. images   medical-telegram/{scraper,yolo,api}:latest, built from the repository root with
-#             --build-arg BASE_IMAGE=... and --network host. Docker's layer cache makes a re-run cheap.
+# 3. images   medical-telegram/{scraper,yolo,api,airflow,postgres,redis}:latest, built from the repository
+#             root with --build-arg BASE_IMAGE=... and --network host. Docker's layer cache makes a re-run
+#             cheap. postgres and redis hold Debian's packages (docker-compose.yaml's defaults); where a
+#             registry answers, POSTGRES_IMAGE=postgres:16 / REDIS_IMAGE=redis:7 pull the official images
+#             instead (and the compose file uses them: set the same variables there, e.g. in .env).
 #
 # Wheels on this host's disk (the pip config's find-links and file:// indexes, e.g. the CUDA torch 2.14.1 the
 # detector pins, with its nvidia-* wheels) are served read-only on 127.0.0.1 while the builds run, and the
@@ -250,6 +253,17 @@ build_image() {
         | awk '{printf "%.0f MB", $1/1e6}'))"
 }
 
+# postgres and redis: the official image named by POSTGRES_IMAGE / REDIS_IMAGE, else our Debian build.
+service_image() {
+    local name=$1 official=$2
+    if [[ -n $official ]]; then
+        have_image "$official" || docker pull -q "$official" >/dev/null || die "$name: cannot pull $official"
+        log "$name: using $official"
+    else
+        build_image "$name" "images/$name/Dockerfile"
+    fi
+}
+
 build_yolo() {
     [[ -f images/yolo/Dockerfile ]] || { log "yolo: images/yolo/Dockerfile is missing, skipped"; return 0; }
     if [[ ! -s $YOLO_WEIGHTS ]]; then bash scripts/fetch_offline_model.sh "$YOLO_WEIGHTS" >/dev/null; fi
@@ -268,17 +282,21 @@ main() {
         case $t in
             engine) ;;
             base) ensure_base ;;
-            scraper|yolo|api|all)
+            scraper|yolo|api|airflow|postgres|redis|all)
                 [[ $BASE_IMAGE == "" || $t == "${targets[0]}" ]] && ensure_base
                 start_wheel_server
                 case $t in
                     scraper) build_image scraper images/scraper/Dockerfile ;;
                     yolo) build_yolo ;;
                     api) build_image api api/Dockerfile ;;
+                    airflow) build_image airflow images/airflow/Dockerfile ;;
+                    postgres) service_image postgres "${POSTGRES_IMAGE:-}" ;;
+                    redis) service_image redis "${REDIS_IMAGE:-}" ;;
                     all) build_image scraper images/scraper/Dockerfile; build_yolo
-                         build_image api api/Dockerfile ;;
+                         build_image api api/Dockerfile; build_image airflow images/airflow/Dockerfile
+                         service_image postgres "${POSTGRES_IMAGE:-}"; service_image redis "${REDIS_IMAGE:-}" ;;
                 esac ;;
-            *) die "unknown target '$t' (all|engine|base|scraper|yolo|api|stop-engine)" ;;
+            *) die "unknown target '$t' (all|engine|base|scraper|yolo|api|airflow|postgres|redis|stop-engine)" ;;
         esac
     done
     stop_wheel_server
