@@ -38,17 +38,13 @@ def test_detector_task_requests_the_gpu_unless_told_not_to(monkeypatch):
     assert ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"]).device_requests is None
 
 
-def test_compose_settings_pick_the_containers_user_and_the_gpu_queue(monkeypatch):
-    monkeypatch.delenv("CONTAINER_USER", raising=False)
+def test_gpu_tasks_go_to_the_gpu_queue_when_one_is_set(monkeypatch):
     monkeypatch.delenv("GPU_QUEUE", raising=False)
-    detect = ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"])
-    assert detect.user is None and detect.queue == "default"
-    monkeypatch.setenv("CONTAINER_USER", "1000:0")
+    assert ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"]).queue == "default"
     monkeypatch.setenv("GPU_QUEUE", "gpu")
-    detect = ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"])
+    assert ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"]).queue == "gpu"
     scrape = ContainerTaskOperator(task_id="scrape", spec_name="scraper", command=["scrape"])
-    assert detect.user == "1000:0" and detect.queue == "gpu"
-    assert scrape.user == "1000:0" and scrape.queue == "default", "only GPU tasks leave the default queue"
+    assert scrape.queue == "default", "only GPU tasks leave the default queue"
 
 
 def test_run_local_returns_the_last_stdout_line_and_passes_the_environment():
