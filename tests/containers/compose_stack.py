@@ -138,8 +138,8 @@ class Stack:
         status, body = self.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         assert status == 200 and body["is_paused"] is False, body
 
-    def trigger(self, dag_id: str) -> str:
-        status, body = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
+    def trigger(self, dag_id: str, logical_date: str | None = None) -> str:
+        status, body = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": logical_date})
         assert status == 200, body
         return body["dag_run_id"]
 
