@@ -28,6 +28,9 @@
 # 4 s; a fresh clone against a warm engine 36 s (it fetches the offline model). Installing docker.io and
 # debootstrap on a new machine adds about a minute. Sizes: base 177 MB, scraper 193 MB, api 223 MB, yolo
 # 6.45 GB (CUDA torch: 3.2 GB nvidia libraries, 1.2 GB torch, 0.9 GB triton).
+# The compose stack's images, measured the same way (load 5-13): airflow 4.5 min from the base (its pinned
+# environment 2.5, dbt 1.2), postgres 47 s, redis 14 s; sizes 1.14 GB, 603 MB, 263 MB. A change under src/
+# rebuilds only the code layers (all images: 1.8 min); everything cached: 6 s.
 #
 # Environment: BASE_IMAGE, IMAGE_PREFIX (medical-telegram), IMAGE_TAG (latest), YOLO_WEIGHTS
 # (models/fall_detection_best.pt), WHEEL_PORT (38741), IMAGE_CACHE_DIR (~/.cache/medical-telegram/images).

@@ -113,11 +113,19 @@ class Stack:
             headers["Cookie"] = cookie
         data = json.dumps(payload).encode() if payload is not None else None
         req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+        for attempt in range(4):
+            try:
+                with urllib.request.urlopen(req, timeout=60) as response:
+                    status, raw = response.status, response.read()
+                break
+            except urllib.error.HTTPError as error:
+                status, raw = error.code, error.read()
+                break
+            except (TimeoutError, ConnectionError, urllib.error.URLError):
+                # A busy two-core machine: the single api-server worker may answer late; GETs are retried.
+                if method != "GET" or attempt == 3:
+                    raise
+                time.sleep(10)
         try:
             return status, json.loads(raw)
         except ValueError:
