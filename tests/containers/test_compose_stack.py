@@ -27,6 +27,8 @@ IMAGES = ("medical-telegram/airflow:latest", "medical-telegram/postgres:latest",
 
 
 def start(tmp_path_factory, name: str, files: tuple[str, ...], **extra_env: str) -> Stack:
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("`docker compose` (v2) is not installed (make images installs it)")
     for image in IMAGES + (("medical-telegram/redis:latest",) if "celery" in name else ()):
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
             pytest.skip(f"image {image} is not built (run `make images`)")
@@ -96,7 +98,7 @@ def run_full_pipeline(stack: Stack, on_poll=None) -> tuple[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def local_stack(tmp_path_factory):
+def local_stack(docker_engine, tmp_path_factory):
     stack = start(tmp_path_factory, "local", LOCAL_FILES)
     try:
         yield stack
@@ -138,7 +140,7 @@ def test_local_executor_stack_runs_the_pipeline_in_containers(local_stack):
 
 
 @pytest.fixture(scope="module")
-def celery_stack(tmp_path_factory):
+def celery_stack(docker_engine, tmp_path_factory):
     # A killed worker's task is failed (and retried) once it misses heartbeats for this long.
     stack = start(tmp_path_factory, "celery", CELERY_FILES, TASK_HEARTBEAT_TIMEOUT="60")
     try:
