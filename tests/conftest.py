@@ -80,6 +80,8 @@ def warehouse_dsn(_shared_warehouse_dsn) -> str:
         tables = [row[0] for row in conn.execute(
             "select format('%I.%I', schemaname, tablename) from pg_tables"
             " where schemaname not in ('pg_catalog', 'information_schema')"
+            # other sessions' temporary tables (a loader's staging table) are theirs, not the test's
+            " and schemaname not like 'pg\\_temp\\_%'"
             " and (schemaname, tablename) <> ('raw', 'schema_migrations')")]
         conn.execute(f"truncate {', '.join(tables)} restart identity")
     return _shared_warehouse_dsn

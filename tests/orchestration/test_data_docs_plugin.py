@@ -27,7 +27,7 @@ def airflow_token(monkeypatch) -> str:
 
     # Revocation (logout) is looked up in the metadata database, which these tests do not have.
     monkeypatch.setattr(RevokedToken, "is_revoked", classmethod(lambda cls, jti: False))
-    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-secret-of-this-test-only")
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-secret-of-this-test-only-32-bytes-or-more")
     monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
                        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")
     purge_cached_app()
