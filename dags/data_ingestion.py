@@ -3,7 +3,9 @@
 - **scrape**: the scraper container, one mapped task per channel, in the `telegram` pool. Source, channels
   and runtime are configuration: Variables/env `telegram_source` (api | export), `telegram_channels`,
   `telegram_export_path`, `container_runtime` (docker | local).
-- **load_raw**: lake files not loaded yet → `raw.telegram_messages` (COPY + upsert, `raw.load_log`).
+- **load_raw**: lake files not loaded yet → `raw.telegram_messages` (COPY + upsert, `raw.load_log`); runs when
+  every scrape has finished, also when some failed, and loads what reached the lake.
+- **report_sources**: fails the run after the load when a scrape failed, naming each failed source.
 - **validate_raw**: the Great Expectations checkpoint `raw_messages`; a critical failure stops here.
 - **publish_raw_messages**: the Asset event that queues `data_transformation`, carrying rows loaded,
   rows quarantined and the quality score.

@@ -80,7 +80,7 @@ def warehouse_dsn(_shared_warehouse_dsn) -> str:
         tables = [row[0] for row in conn.execute(
             "select format('%I.%I', schemaname, tablename) from pg_tables"
             " where schemaname not in ('pg_catalog', 'information_schema')"
-            # other sessions' temporary tables (a loader's staging table) are theirs, not the test's
+            # other sessions' temporary tables (a closed session's may vanish before the truncate)
             " and schemaname not like 'pg\\_temp\\_%'"
             " and (schemaname, tablename) <> ('raw', 'schema_migrations')")]
         conn.execute(f"truncate {', '.join(tables)} restart identity")

@@ -2,11 +2,13 @@
 
 The detector writes enriched/detections/<model>/<YYYY-MM-DD>/<run>.json: a JSON array with one record per
 detection, plus one record (detection_index 0, detected_class null) per image in which nothing was found.
-Each file loads in one transaction: its valid records are COPYed into a temporary table and upserted on
-(channel_name, message_id, model_name, detection_index), and a raw.load_log row (target 'image_detections')
-records the file's checksum and counts. A file already loaded with the same checksum is skipped, so
-re-running changes nothing. Bad records (and files that cannot be parsed) are quarantined with the reason;
-the file's valid records still load, and rows_in = inserted + updated + unchanged + quarantined.
+Files load in batches, as message files do (loader.LakeFileLoader): their valid records are COPYed into a
+temporary table and upserted on (channel_name, message_id, model_name, detection_index), and a raw.load_log row
+per file (target 'image_detections') records its checksum and counts. A file already loaded with the same
+checksum is skipped, so re-running changes nothing. Bad records (and files that cannot be parsed) are
+quarantined with the reason; the file's valid records still load, and
+rows_in = inserted + updated + unchanged + quarantined. A file PostgreSQL rejects is quarantined with the
+server's message and the others load.
 
 When an image is detected again by the same model (a newer detected_at), its rows are replaced: rows of a
 detection_index the new result no longer has are deleted, so an image never mixes two runs.
@@ -16,14 +18,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from medical_telegram import lake
-from medical_telegram.lake import RecordError, _channel, _image_path, _instant, _int, _text
+from medical_telegram.lake import MAX_INT32, RecordError, _channel, _image_path, _instant, _int, _text
 from medical_telegram.loader import FileResult, LakeFileLoader, LoadSummary, split_records
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,11 @@ COLUMNS = (*KEY, "image_path", "weights_hash", "detected_class", "class_id", "co
 _COPY_COLUMNS = (*COLUMNS, "lake_file")
 _VALUES = tuple(c for c in COLUMNS if c not in KEY)
 _BOX = ("x_min", "y_min", "x_max", "y_max")
-_MAX_INT32 = 2**31 - 1
+# PostgreSQL's real: a finite float beyond these is out of range, and a nonzero one nearer zero underflows.
+_REAL_MAX = 3.4e38
+_REAL_MIN = 1.2e-38
+# A btree index entry holds at most about 2,700 bytes: a longer key text would fail the insert.
+_MAX_KEY_TEXT = 200
 
 
 def _number(name: str, value: Any, *, low: float | None = None, high: float | None = None) -> float | None:
@@ -45,14 +51,20 @@ def _number(name: str, value: Any, *, low: float | None = None, high: float | No
         raise RecordError(f"{name} must be a finite number, got {value!r:.40}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise RecordError(f"{name} out of range: {value}")
+    if abs(value) > _REAL_MAX or 0 < abs(value) < _REAL_MIN:
+        raise RecordError(f"{name} out of the range of a PostgreSQL real: {value}")
     return float(value)
 
 
 def _int32(name: str, value: Any, minimum: int = 0) -> int | None:
-    value = _int(name, value, minimum=minimum)
-    if value is not None and value > _MAX_INT32:
-        raise RecordError(f"{name} out of range: {value}")
-    return value
+    return _int(name, value, minimum=minimum, maximum=MAX_INT32)
+
+
+def _key_text(name: str, value: Any) -> str:
+    text = _required_text(name, value)
+    if len(text.encode()) > _MAX_KEY_TEXT:
+        raise RecordError(f"{name} longer than {_MAX_KEY_TEXT} bytes: {text!r:.40}")
+    return text
 
 
 def _required_text(name: str, value: Any) -> str:
@@ -65,7 +77,7 @@ def _required_text(name: str, value: Any) -> str:
 _CHECKS = {
     "channel_name": _channel,
     "message_id": lambda n, v: _int(n, v, minimum=1),
-    "model_name": _required_text,
+    "model_name": _key_text,
     "detection_index": _int32,
     "image_path": lambda n, v: _image_path(n, _required_text(n, v)),
     "weights_hash": _text,
@@ -105,9 +117,9 @@ def check_record(data: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def validate(data: bytes, relpath: str) -> tuple[list[dict], list[dict]]:
-    """A detections file's valid records and its rejects (see loader.split_records)."""
-    good, rejects = split_records(data, relpath, check_record, lambda r: tuple(r[k] for k in KEY), "detection")
+def validate(data: bytes, relpath: str) -> tuple[list[dict], list[dict], int]:
+    """A detections file's valid records, its rejects and the NULs stripped (see loader.split_records)."""
+    good, rejects, nul_stripped = split_records(data, relpath, check_record, lambda r: tuple(r[k] for k in KEY), "detection")
     # An image with no detection has exactly one row: a null record beside real detections is a contradiction.
     images_with_detections = {(r["channel_name"], r["message_id"], r["model_name"])
                               for r in good if r["detected_class"] is not None}
@@ -120,7 +132,7 @@ def validate(data: bytes, relpath: str) -> tuple[list[dict], list[dict]]:
             rejects.append({"index": None, "reason": reason, "record": record})
             continue
         kept.append(record)
-    return kept, rejects
+    return kept, rejects, nul_stripped
 
 
 # A result older than the one already loaded for the same image is not applied (it counts as unchanged).
@@ -150,9 +162,10 @@ with upserted as (
         {", ".join(f"{c} = excluded.{c}" for c in _VALUES)}, lake_file = excluded.lake_file, loaded_at = now()
     where excluded.detected_at >= t.detected_at
       and ({", ".join(f"t.{c}" for c in _VALUES)}) is distinct from ({", ".join(f"excluded.{c}" for c in _VALUES)})
-    returning (xmax = 0) as inserted
+    returning t.lake_file, (xmax = 0) as inserted
 )
-select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
+select lake_file, count(*) filter (where inserted), count(*) filter (where not inserted)
+from upserted group by lake_file
 """
 
 
@@ -169,16 +182,22 @@ class DetectionLoader(LakeFileLoader):
     target = TARGET
     copy_columns = _COPY_COLUMNS
 
-    def validate(self, data: bytes, relpath: str) -> tuple[list[dict], list[dict]]:
+    def validate(self, data: bytes, relpath: str) -> tuple[list[dict], list[dict], int]:
         return validate(data, relpath)
 
     def copy_rows(self, records: list[dict], relpath: str) -> Iterable[tuple]:
         return _copy_rows(records, relpath)
 
-    def apply(self) -> tuple[int, int]:
-        self.conn.execute(_DROP_OLDER)
-        self.conn.execute(_DELETE_STALE)
-        return self.conn.execute(_UPSERT).fetchone()
+    def batch_key(self, record: dict) -> Hashable:
+        # An image's result replaces its older one whole: two results of one image never share a batch.
+        return record["channel_name"], record["message_id"], record["model_name"]
+
+    def apply(self) -> dict[str, tuple[int, int]]:
+        # Never prepared: a plan made while the table was empty would stay a sequential scan as it grows.
+        self.conn.execute(_DROP_OLDER, prepare=False)
+        self.conn.execute(_DELETE_STALE, prepare=False)
+        rows = self.conn.execute(_UPSERT, prepare=False).fetchall()
+        return {lake_file: (inserted, updated) for lake_file, inserted, updated in rows}
 
 
 def load_detections(
@@ -186,8 +205,9 @@ def load_detections(
     root: Path | None = None,
     paths: Iterable[Path] | None = None,
     progress: Callable[[int, int, FileResult], None] | None = None,
+    **batching: int,
 ) -> LoadSummary:
     """Load the lake's detections files (or the given ones) into raw.image_detections."""
     root = (root or lake.lake_dir()).resolve()
     files = sorted(paths) if paths is not None else detection_files(root)
-    return DetectionLoader(conn, root).load_files(files, progress)
+    return DetectionLoader(conn, root, **batching).load_files(files, progress)

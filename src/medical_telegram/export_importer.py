@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL_TYPES = ("public_channel", "private_channel")
 NOT_INCLUDED_PREFIX = "(File not included"
-_JPEG_MAGIC = b"\xff\xd8\xff"
+# Epoch seconds as Telegram Desktop writes them: ASCII digits only (str.isdigit() also takes "²", which int()
+# refuses), and few enough to be a date.
+_EPOCH_RE = re.compile(r"[0-9]{1,11}")
 
 
 class ExportError(ValueError):
@@ -49,6 +51,7 @@ class ChannelImport:
     photos_present: int = 0
     photos_not_included: int = 0
     photos_quarantined: int = 0
+    nul_stripped: int = 0  # NUL characters removed from texts and the source record (the posts are kept)
 
 
 @dataclasses.dataclass
@@ -95,9 +98,12 @@ def flatten_text(text: Any) -> str:
 
 
 def _instant(value: Any, field: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, str | int) or not _EPOCH_RE.fullmatch(str(value)):
         raise RecordError(f"{field} must be a string of epoch seconds, got {value!r:.40}")
-    return lake.utc_iso(datetime.fromtimestamp(int(value), UTC))
+    try:
+        return lake.utc_iso(datetime.fromtimestamp(int(value), UTC))
+    except (OverflowError, OSError, ValueError):
+        raise RecordError(f"{field} is not a possible date: {value!r:.40}") from None
 
 
 def _media_type(message: dict) -> str | None:
@@ -207,7 +213,7 @@ class ExportImporter:
                                   "give its channel name")
             name = default_channel_name(chat_id)
         name = name.lstrip("@").lower()
-        if not lake.CHANNEL_NAME_RE.match(name):
+        if not lake.CHANNEL_NAME_RE.fullmatch(name):
             raise ExportError(f"channel name {name!r} is not a Telegram username ([a-z0-9_])")
         return name
 
@@ -231,12 +237,18 @@ class ExportImporter:
             try:
                 if kind != "message":
                     raise RecordError(f"unknown message type {kind!r:.40}")
-                record = message_record(message, name, title, self.scraped_at)
+                # PostgreSQL cannot store NUL: drop it from every text (and the source record), keep the post.
+                clean, stripped = lake.strip_nul(message)
+                record = message_record(clean, name, title, self.scraped_at)
             except RecordError as exc:
                 message_id = message.get("id") if isinstance(message, dict) else None
                 log.warning("%s: message %d (id %s) quarantined: %s", self.export_file, index, message_id, exc)
                 rejects.append({"index": index, "reason": str(exc), "record": message})
                 continue
+            result.nul_stripped += stripped
+            if stripped:
+                log.warning("%s: message %s: %d NUL character(s) stripped", self.export_file, record.message_id,
+                            stripped)
             if record.media_type == "photo":
                 self._copy_photo(record, message.get("photo"), result)
             records.append(record)
@@ -260,15 +272,17 @@ class ExportImporter:
             )
         log.info(
             "%s (@%s): %d messages in = %d imported + %d service + %d unsupported + %d quarantined; photos: "
-            "%d copied, %d already in the lake, %d not included in the export, %d quarantined",
+            "%d copied, %d already in the lake, %d not included in the export, %d quarantined; %d NUL characters"
+            " stripped",
             title, name, result.messages_in, result.imported, result.service_skipped, result.unsupported_skipped,
             result.quarantined, result.photos_copied, result.photos_present, result.photos_not_included,
-            result.photos_quarantined,
+            result.photos_quarantined, result.nul_stripped,
         )
         return result
 
     def _copy_photo(self, record: MessageRecord, photo: Any, result: ChannelImport) -> None:
-        """Copy the message's photo into the lake; a missing or broken photo leaves the message without one."""
+        """Copy the message's photo into the lake; a missing or broken photo is quarantined with the reason
+        and the message kept without it (image_path null)."""
         if not isinstance(photo, str) or photo.startswith(NOT_INCLUDED_PREFIX):
             result.photos_not_included += 1
             return
@@ -278,29 +292,38 @@ class ExportImporter:
             record.image_path = relpath
             result.photos_present += 1
             return
-        source = (self.export_dir / photo).resolve()
-        where = f"{self.export_file}: message {record.message_id} photo {photo}"
-        if not source.is_relative_to(self.export_dir.resolve()) or not source.is_file():
-            reason = "points outside the export" if source.exists() else "is missing"
+        where = f"{self.export_file}: message {record.message_id} photo {photo!r:.300}"
+        source, reason = self._photo_source(photo)
+        content = None
+        if reason is None:
+            try:
+                lake.check_image(source)
+            except lake.ImageError as exc:
+                reason = f"is not a usable JPEG: {exc}"
+                content = source.read_bytes()
+        if reason is not None:
             lake.quarantine(self.root, f"desktop_export/{record.channel_name}/{record.message_id}.photo",
-                            f"{where} {reason}")
+                            f"{where} {reason}", content)
             log.warning("%s %s; the message is kept without it", where, reason)
             result.photos_quarantined += 1
             return
-        with source.open("rb") as handle:
-            is_jpeg = handle.read(3) == _JPEG_MAGIC
-        if not is_jpeg:
-            lake.quarantine(self.root, f"desktop_export/{record.channel_name}/{record.message_id}.photo",
-                            f"{where} is not a JPEG image", source.read_bytes())
-            log.warning("%s is not a JPEG image; the message is kept without it", where)
-            result.photos_quarantined += 1
-            return
-        tmp = target.with_name(f".{target.name}.tmp")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
+        lake.atomic_copy(source, target)
         record.image_path = relpath
         result.photos_copied += 1
+
+    def _photo_source(self, photo: str) -> tuple[Path, str | None]:
+        """The photo's file inside the export, or why it cannot be used."""
+        if "\x00" in photo:
+            return self.export_dir, "has a NUL character in its path"
+        try:
+            source = (self.export_dir / photo).resolve()
+            if not source.is_relative_to(self.export_dir.resolve()):
+                return source, "points outside the export"
+            if not source.is_file():
+                return source, "is missing"
+        except OSError as exc:  # a name too long for the filesystem, a loop of links ...
+            return self.export_dir, f"cannot be opened: {exc.strerror or exc}"
+        return source, None
 
 
 def find_export_file(path: Path) -> Path:

@@ -12,9 +12,12 @@ Layout under DATA_LAKE_DIR (default ./data):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +32,10 @@ QUARANTINE_DIR = "quarantine"
 
 SOURCES = ("telethon", "desktop_export")
 # Telegram usernames are 5..32 characters; derived names of exports may be longer, so allow up to 64.
-CHANNEL_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-_MAX_INT = 2**63 - 1
+# Always use fullmatch: with match() and "$", "name\n" would pass.
+CHANNEL_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
+_MAX_INT = 2**63 - 1  # bigint
+MAX_INT32 = 2**31 - 1  # integer columns (views, forwards, replies)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -76,6 +81,8 @@ class MessageRecord:
         unknown = data.keys() - _FIELD_SET
         if unknown:
             raise RecordError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        if (record := _plain_record(data)) is not None:
+            return record
         values = {}
         for name, check in _CHECKS.items():
             value = data.get(name)
@@ -114,32 +121,57 @@ def _text(name: str, value: Any, *, nullable: bool = True) -> str | None:
     return value
 
 
-def _int(name: str, value: Any, *, minimum: int = 0) -> int | None:
+def _int(name: str, value: Any, *, minimum: int = 0, maximum: int = _MAX_INT) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise RecordError(f"{name} must be an integer, got {type(value).__name__} {value!r:.40}")
-    if not minimum <= value <= _MAX_INT:
-        raise RecordError(f"{name} out of range: {value}")
+    if not minimum <= value <= maximum:
+        raise RecordError(f"{name} out of range ({minimum}..{maximum}): {value}")
     return value
+
+
+def _int32(name: str, value: Any) -> int | None:
+    return _int(name, value, maximum=MAX_INT32)
 
 
 def _instant(name: str, value: Any) -> str | None:
     if value is None:
         return None
     text = _text(name, value)
+    canonical = _canonical_instant(text)
+    if canonical.startswith("!"):
+        raise RecordError(f"{name} {canonical[1:]}: {text!r:.40}")
+    return canonical
+
+
+_CANONICAL_INSTANT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?\+00:00")
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_instant(text: str) -> str:
+    """The instant in one canonical form (every ISO variant Python accepts, such as week dates or the basic
+    format, reaches PostgreSQL as a form it reads the same way), or "!" and why it is not one.
+
+    Cached: the records of a file mostly share their scraped_at.
+    """
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise RecordError(f"{name} is not an ISO-8601 timestamp: {text!r:.40}") from None
+        return "!is not a valid ISO-8601 timestamp"
     if parsed.tzinfo is None:
-        raise RecordError(f"{name} has no UTC offset: {text!r:.40}")
-    return text
+        return "!has no UTC offset"
+    if _CANONICAL_INSTANT_RE.fullmatch(text) and not text.endswith(".000000+00:00"):
+        return text  # what utc_iso() writes: the common case, and formatting it again costs more than this
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:
+        return "!is out of range in UTC"
 
 
 def _channel(name: str, value: Any) -> str:
     text = _text(name, value, nullable=False)
-    if not CHANNEL_NAME_RE.match(text):
+    if not CHANNEL_NAME_RE.fullmatch(text):
         raise RecordError(f"{name} must be a lower-case Telegram username ([a-z0-9_]), got {text!r:.40}")
     return text
 
@@ -175,9 +207,9 @@ _CHECKS = {
     "message_id": lambda n, v: _int(n, v, minimum=1),
     "message_date": _instant,
     "message_text": lambda n, v: _text(n, v) or "",
-    "views": _int,
-    "forwards": _int,
-    "replies": _int,
+    "views": _int32,
+    "forwards": _int32,
+    "replies": _int32,
     "edit_date": _instant,
     "post_author": _text,
     "grouped_id": lambda n, v: _int(n, v, minimum=-_MAX_INT),
@@ -190,6 +222,111 @@ _CHECKS = {
     "source": _source,
     "raw": _raw,
 }
+
+
+def strip_nul(value: Any) -> tuple[Any, int]:
+    """`value` (a JSON value) without NUL characters, and how many were removed.
+
+    PostgreSQL's text and jsonb cannot hold U+0000. It carries no meaning in a post, so it is dropped and the
+    post kept; the count goes to the load's figures, so nothing is changed silently.
+    """
+    if isinstance(value, str):
+        count = value.count("\x00")
+        return (value.replace("\x00", ""), count) if count else (value, 0)
+    if isinstance(value, dict):
+        total, cleaned = 0, {}
+        for key, item in value.items():
+            key, removed_in_key = strip_nul(key)
+            cleaned[key], removed = strip_nul(item)
+            total += removed_in_key + removed
+        return (cleaned, total) if total else (value, 0)
+    if isinstance(value, list):
+        total, cleaned_list = 0, []
+        for item in value:
+            item, removed = strip_nul(item)
+            cleaned_list.append(item)
+            total += removed
+        return (cleaned_list, total) if total else (value, 0)
+    return value, 0
+
+
+class ImageError(ValueError):
+    """A file that is not a decodable image."""
+
+
+def check_image(path: Path) -> None:
+    """Raise ImageError unless `path` decodes as a JPEG from start to end.
+
+    The magic bytes are not enough: a valid header with garbage after it passes them. Pillow decodes the
+    whole entropy-coded stream (at 1/8 scale, so it is fast) and fails on a broken or truncated one.
+    """
+    from PIL import Image, UnidentifiedImageError  # the loader never needs Pillow: import on use
+
+    try:
+        with Image.open(path) as image:
+            if image.format != "JPEG":
+                raise ImageError(f"not a JPEG image ({image.format or 'unknown format'})")
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"does not decode: {exc}") from None
+
+
+_PLAIN_TEXT = ("channel_title", "post_author", "forwarded_from", "media_type")
+_PLAIN_INT32 = ("views", "forwards", "replies")
+
+
+def _plain_record(data: Mapping[str, Any]) -> MessageRecord | None:
+    """The record, when every field has the plain form the scraper and the importer write; None otherwise.
+
+    The loader validates every record, so the common case is checked inline, without a call per field. It
+    accepts nothing the field checks (_CHECKS) would refuse: anything unusual returns None and goes through
+    them, and they accept it or say what is wrong.
+    """
+    if type(data) is not dict or not data.keys() <= _FIELD_SET:
+        return None
+    get = data.get
+    channel, message_id, source = get("channel_name"), get("message_id"), get("source")
+    if (type(channel) is not str or not CHANNEL_NAME_RE.fullmatch(channel) or type(message_id) is not int
+            or not 1 <= message_id <= _MAX_INT or source not in SOURCES):
+        return None
+    for name in _PLAIN_TEXT:
+        value = get(name)
+        if value is not None and (type(value) is not str or "\x00" in value):
+            return None
+    for name in _PLAIN_INT32:
+        value = get(name)
+        if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
+            return None
+    grouped, reply_to = get("grouped_id"), get("reply_to_message_id")
+    if (grouped is not None and (type(grouped) is not int or not -_MAX_INT <= grouped <= _MAX_INT)
+            or reply_to is not None and (type(reply_to) is not int or not 0 <= reply_to <= _MAX_INT)):
+        return None
+    has_media, raw, text, image_path = get("has_media"), get("raw"), get("message_text"), get("image_path")
+    if type(has_media) is not bool or type(raw) is not dict:
+        return None
+    if text is None:
+        text = ""
+    elif type(text) is not str or "\x00" in text:
+        return None
+    if image_path is not None and (type(image_path) is not str or "\x00" in image_path or "\\" in image_path
+                                   or image_path.startswith("/") or ".." in image_path.split("/")):
+        return None
+    message_date, scraped_at, edit_date = get("message_date"), get("scraped_at"), get("edit_date")
+    if type(message_date) is not str or type(scraped_at) is not str or (edit_date is not None
+                                                                        and type(edit_date) is not str):
+        return None
+    message_date, scraped_at = _canonical_instant(message_date), _canonical_instant(scraped_at)
+    edit_date = _canonical_instant(edit_date) if edit_date is not None else None
+    if message_date[0] == "!" or scraped_at[0] == "!" or (edit_date is not None and edit_date[0] == "!"):
+        return None
+    return MessageRecord(channel, message_id, message_date, scraped_at, source, get("channel_title"), text,
+                         get("views"), get("forwards"), get("replies"), edit_date, get("post_author"), grouped,
+                         reply_to, get("forwarded_from"), has_media, get("media_type"), image_path, raw)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -234,6 +371,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def temp_name(target: Path, suffix: str = ".tmp") -> Path:
+    """A hidden name beside `target` that no other writer uses (a PID is 1 in every container)."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}{suffix}")
+
+
+def fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def atomic_copy(source: Path, target: Path) -> None:
+    """Copy a file so readers see it whole or not at all, and durable before it gets its name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(target)
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 

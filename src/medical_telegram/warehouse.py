@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -62,13 +63,22 @@ def warehouse_dsn() -> str:
     return configured_dsn() or EmbeddedPostgres().start()
 
 
+# libpq's password parameters, in a query string (`?password=...`) or a key=value DSN (`password='a b'`).
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)", re.IGNORECASE)
+
+
 def redact(dsn: str) -> str:
-    """The DSN with its password hidden, for logs and messages."""
+    """The DSN with its passwords hidden, for logs and messages: a URI's user:password@ and its query string's
+    password=, or a key=value DSN's password (quoted or not)."""
+    if "://" not in dsn:
+        return _KEYWORD_PASSWORD.sub(r"\1***", dsn)
     parts = urlsplit(dsn)
     if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return dsn
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    if parts.query:
+        parts = parts._replace(query=_QUERY_PASSWORD.sub(r"\1***", f"?{parts.query}")[1:])
+    return urlunsplit(parts)
 
 
 def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:

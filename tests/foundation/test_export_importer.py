@@ -106,43 +106,67 @@ def test_bad_messages_are_quarantined_and_the_rest_imported(tmp_path, lake_root)
         _message(1),
         _message(2, date_unixtime="yesterday"),
         {"type": "message", "date_unixtime": "1768035900", "text": "no id"},
-        _message(4, text="bad\x00text"),
+        _message(4, text=[{"type": "bold", "text": "PRENATAL\x00 60"}, " Price 5000\x00 birr"]),
         _message(5, text=[{"type": "bold"}]),
         _message(6),
         _message(6, text="duplicate"),
         _message(7, edited="2026-01-11T13:00:00", edited_unixtime="1768125600", author="Dr. A"),
+        _message(8, date_unixtime="\u00b2"),  # a digit to str.isdigit(), not to int()
+        _message(9, date_unixtime="99999999999999999999"),
+        _message(10, date_unixtime="1.7e9"),
     ]}
     summary = import_export(_write(tmp_path / "export", export), lake_root, channel_name="example_pharmacy")
     totals = summary.as_dict()
-    assert totals["messages_in"] == 8 == totals["imported"] + totals["quarantined"]
-    assert totals["imported"] == 3 and totals["quarantined"] == 5
+    assert totals["messages_in"] == 11 == totals["imported"] + totals["quarantined"]
+    assert totals["imported"] == 4 and totals["quarantined"] == 7 and totals["nul_stripped"] == 2
     records = lake_records(lake_root)
-    assert sorted(records) == [1, 6, 7]
+    assert sorted(records) == [1, 4, 6, 7]
+    assert records[4]["message_text"] == "PRENATAL 60 Price 5000 birr"
+    assert "\x00" not in json.dumps(records[4]["raw"]) and "\\u0000" not in json.dumps(records[4]["raw"])
     assert records[6]["message_text"] == "post 6"
     assert records[7]["edit_date"] == "2026-01-11T10:00:00+00:00" and records[7]["post_author"] == "Dr. A"
     rejected = orjson.loads((lake_root / "quarantine/desktop_export/example_pharmacy/export.rejected.json").read_bytes())
     reasons = " | ".join(r["reason"] for r in rejected)
-    for expected in ("date_unixtime must be a string of epoch seconds", "id must be an integer", "NUL character",
+    for expected in ("date_unixtime must be a string of epoch seconds", "id must be an integer",
                      "without text", "duplicate id 6"):
         assert expected in reasons
+    assert sum("date_unixtime" in r["reason"] for r in rejected) == 4
 
 
-def test_missing_and_broken_photos_are_quarantined_and_the_message_kept(tmp_path, lake_root):
+def test_missing_and_broken_photos_are_quarantined_and_the_message_kept(tmp_path, lake_root, db):
     export_dir = tmp_path / "export"
     (export_dir / "photos").mkdir(parents=True)
     (export_dir / "photos" / "fake.jpg").write_text("this is not a picture")
+    real = (SAMPLE_EXPORT / "photos").glob("*.jpg").__next__().read_bytes()
+    scan = real.index(b"\xff\xda")  # the start of the compressed image data
+    (export_dir / "photos" / "garbage.jpg").write_bytes(real[:scan + 16] + bytes(range(256)) * 40)
+    (export_dir / "photos" / "cut.jpg").write_bytes(real[: len(real) // 2])
+    (export_dir / "photos" / "good.jpg").write_bytes(real)
     export = {"name": "Example Pharmacy", "type": "public_channel", "id": 1234567890, "messages": [
         _message(1, photo="photos/gone.jpg"), _message(2, photo="photos/fake.jpg"),
-        _message(3, photo="../../etc/passwd")]}
+        _message(3, photo="../../etc/passwd"), _message(4, photo="photos/garbage.jpg"),
+        _message(5, photo="photos/cut.jpg"), _message(6, photo="photos/go\x00od.jpg"),
+        _message(7, photo="photos/" + "x" * 300 + ".jpg"), _message(8, photo="photos/good.jpg")]}
     summary = import_export(_write(export_dir, export), lake_root, channel_name="example_pharmacy")
-    assert summary.as_dict()["photos_quarantined"] == 3 and summary.as_dict()["imported"] == 3
+    totals = summary.as_dict()
+    assert (totals["photos_quarantined"], totals["photos_copied"], totals["imported"]) == (7, 1, 8)
     records = lake_records(lake_root)
-    assert all(r["has_media"] and r["image_path"] is None for r in records.values())
+    assert all(r["has_media"] and r["image_path"] is None for i, r in records.items() if i != 8)
+    assert records[8]["image_path"] == "raw/images/example_pharmacy/8.jpg"
     notes = lake_root / "quarantine/desktop_export/example_pharmacy"
     assert "is missing" in (notes / "1.photo.reason.txt").read_text()
     assert (notes / "2.photo").read_text() == "this is not a picture"
-    assert "not a JPEG" in (notes / "2.photo.reason.txt").read_text()
-    assert not list((lake_root / lake.IMAGES_DIR).rglob("*.jpg"))
+    assert "not a usable JPEG" in (notes / "2.photo.reason.txt").read_text()
+    assert "does not decode" in (notes / "4.photo.reason.txt").read_text()
+    assert (notes / "4.photo").read_bytes()[:3] == b"\xff\xd8\xff", "a valid header is not enough"
+    assert "does not decode" in (notes / "5.photo.reason.txt").read_text()
+    assert "NUL character" in (notes / "6.photo.reason.txt").read_text()
+    assert "cannot be opened" in (notes / "7.photo.reason.txt").read_text()
+    assert [p.name for p in (lake_root / lake.IMAGES_DIR).rglob("*")] == ["example_pharmacy", "8.jpg"]
+    # every post reaches the warehouse, the broken photos' posts with a null image_path
+    loaded = load_messages(db, lake_root).as_dict()
+    assert (loaded["inserted"], loaded["quarantined"]) == (8, 0)
+    assert db.execute("select count(*) from raw.telegram_messages where image_path is null").fetchone() == (7,)
 
 
 @pytest.mark.parametrize(

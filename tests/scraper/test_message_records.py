@@ -52,9 +52,25 @@ def test_the_source_record_is_json_safe_and_plain_text_stays_plain():
     assert (record["views"], record["forwards"], record["replies"]) == (12, 1, 4)
     assert record["edit_date"] == "2026-01-18T12:00:00+00:00"
     assert record["raw"]["entities"] == [{"_": "MessageEntityBold", "offset": 0, "length": 11}]
-    safe = records.json_safe({"b": b"\x00\xff", "when": MOMENT, "nul": "a\x00b", "big": 2**70, "t": (1, 2)})
-    assert safe == {"b": "AP8=", "when": "2026-01-18T12:00:00+00:00", "nul": "a\ufffdb", "big": str(2**70),
-                    "t": [1, 2]}
+    nuls = [0]
+    safe = records.json_safe({"b": b"\x00\xff", "when": MOMENT, "nul": "a\x00b", "big": 2**70, "t": (1, 2),
+                              "k\x00": ["\x00\x00"]}, nuls)
+    assert safe == {"b": "AP8=", "when": "2026-01-18T12:00:00+00:00", "nul": "ab", "big": str(2**70),
+                    "t": [1, 2], "k": [""]}
+    assert nuls == [4], "NULs are dropped (PostgreSQL cannot store them) and counted; bytes stay base64"
+
+
+def test_nul_characters_are_dropped_from_the_record_and_counted():
+    nuls = [0]
+    msg = types.Message(id=7, peer_id=types.PeerChannel(1), date=MOMENT, message="Amoxicillin\x00 500mg",
+                        post=True, post_author="Dr\x00 A")
+    record = records.to_record(msg, channel="examplepharmacy", channel_title="Exa\x00mple", image_path=None,
+                               scraped_at="2026-01-18T13:00:00+00:00", nuls=nuls)
+    assert (record.message_text, record.post_author, record.channel_title) == (
+        "Amoxicillin 500mg", "Dr A", "Example")
+    assert record.raw["message"] == "Amoxicillin 500mg"
+    assert nuls == [5]
+    MessageRecord.from_dict(record.to_dict())  # the lake contract holds
 
 
 def test_other_media_is_recorded_and_downloaded_only_when_asked(run_scrape, lake_root):

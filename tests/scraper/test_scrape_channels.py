@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,8 @@ from telethon.tl import types
 from medical_telegram import lake
 from medical_telegram.lake import MessageRecord
 from telegram_scraper import state
+from telegram_scraper.cli import main
+from telegram_scraper.scraper import PHOTO_ATTEMPTS
 from telegram_standin import (
     FORWARD_SOURCE_ID,
     FORWARDED_ID,
@@ -282,3 +285,72 @@ def test_an_unwritable_lake_fails_the_channel_at_once_without_retries(run_scrape
 
     assert result.status == "failed" and "cannot write the lake" in result.error_messages[0]
     assert sleeps == []
+
+
+def _images_with_a_broken_photo(tmp_path, message_id: int):
+    """The sample's photos, one of them a valid JPEG header with garbage after it."""
+    images = tmp_path / "images"
+    shutil.copytree(SAMPLE_LAKE / "raw/images/lobelia4cosmetics", images)
+    real = (images / f"{message_id}.jpg").read_bytes()
+    scan = real.index(b"\xff\xda")
+    (images / f"{message_id}.jpg").write_bytes(real[:scan + 16] + bytes(range(256)) * 40)
+    return images
+
+
+def test_a_photo_that_does_not_decode_is_quarantined_and_tried_again_next_run(run_scrape, lake_root, tmp_path):
+    broken = ALL_IDS[30]
+    client = StandinClient([sample_channel()], images_dir=_images_with_a_broken_photo(tmp_path, broken))
+
+    result = run_scrape(client).channels[0]
+
+    assert (result.status, result.new, result.images, result.photos_failed, result.errors) == ("ok", 100, 99, 1, 0)
+    by_id = {r["message_id"]: r for r in lake_records(lake_root)}
+    assert len(by_id) == 100, "every post is kept"
+    assert by_id[broken]["has_media"] and by_id[broken]["image_path"] is None
+    assert not (lake_root / "raw/images/lobelia4cosmetics" / f"{broken}.jpg").exists()
+    kept = lake_root / "quarantine/raw/images/lobelia4cosmetics" / f"{broken}.jpg"
+    assert kept.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert "does not decode" in kept.with_name(f"{broken}.jpg.reason.txt").read_text()
+    # the mark stays below the post whose photo failed, so the next run reads it again
+    assert state_of(lake_root)["last_message_id"] == broken - 1
+    assert state_of(lake_root)["failed_photos"] == {str(broken): 1}
+    assert not [p for p in lake_root.rglob("*.part")], "no temporary file left behind"
+
+    client = StandinClient([sample_channel()])  # Telegram serves it whole this time
+    again = run_scrape(client).channels[0]
+
+    assert client.downloads == [broken], "only the missing photo is downloaded"
+    assert (again.images, again.photos_failed, again.updated) == (1, 0, 1)
+    record = next(r for r in lake_records(lake_root) if r["message_id"] == broken)
+    assert record["image_path"] == f"raw/images/lobelia4cosmetics/{broken}.jpg"
+    assert state_of(lake_root)["last_message_id"] == LAST_ID + 1
+    assert state_of(lake_root)["failed_photos"] == {}
+
+
+class PhotoRefused(StandinClient):
+    """Telegram refuses one photo (its file reference expired), every time."""
+
+    def __init__(self, *args, refused: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused = refused
+
+    async def download_media(self, message, file=None, **kwargs):
+        if message.id == self.refused:
+            self.downloads.append(message.id)
+            raise errors.FileReferenceExpiredError(request=None)
+        return await super().download_media(message, file=file, **kwargs)
+
+
+def test_a_photo_telegram_keeps_refusing_holds_the_mark_for_a_few_runs_only(lake_root, capsys):
+    refused = ALL_IDS[50]
+    args = ["scrape", "--channels", "lobelia4cosmetics", "--lake", str(lake_root)]
+    for run in range(1, PHOTO_ATTEMPTS + 1):
+        client = PhotoRefused([sample_channel()], refused=refused)
+        assert main(args, client_factory=lambda settings: client) == 0, "a failed photo is not a failed channel"
+        assert refused in client.downloads
+        held = state_of(lake_root)
+        assert held["failed_photos"] == {str(refused): run}
+        assert held["last_message_id"] == (refused - 1 if run < PHOTO_ATTEMPTS else LAST_ID + 1)
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert '"photos_failed":1' in summary
+    assert next(r for r in lake_records(lake_root) if r["message_id"] == refused)["image_path"] is None

@@ -47,7 +47,8 @@ def test_load_detections_is_idempotent(db, lake_root):
     first = load_detections(db, lake_root)
     assert first.as_dict() | {"seconds": 0} == {
         "files": 1, "files_loaded": 1, "files_skipped": 0, "files_quarantined": 0, "rows_in": 4, "inserted": 4,
-        "updated": 0, "unchanged": 0, "quarantined": 0, "seconds": 0}
+        "updated": 0, "unchanged": 0, "quarantined": 0, "nul_stripped": 0, "batches": 1, "batches_retried": 0,
+        "seconds": 0}
     rows = _rows(db)
     assert rows == [(1, 0, "person", 110.0), (1, 1, "person", 111.0), (1, 2, "person", 112.0), (2, 0, None, None)]
     log = db.execute("select target, file_path, status, rows_in, inserted from raw.load_log").fetchall()
@@ -124,10 +125,43 @@ def test_load_real_detector_output(db, detected_lake):
 
 
 @pytest.mark.parametrize("field,value", [("message_id", 0), ("detected_at", "2026-11-27 10:00"),
-                                         ("image_path", "/etc/passwd"), ("x_min", float("nan"))])
+                                         ("image_path", "/etc/passwd"), ("x_min", float("nan")),
+                                         # what PostgreSQL would reject: caught per record, before COPY
+                                         ("x_max", 1e39), ("y_min", 1e-40), ("image_width", 2**31),
+                                         ("detected_at", "2026-13-01T00:00:00+00:00"),
+                                         ("model_name", "m" * 3000)])
 def test_load_detections_rejects_contract_breaks(db, lake_root, field, value):
     record = _record(1, 0, "person") | {field: value}
     _write(lake_root, "run-f-001.json", json.dumps([record]))  # NaN: JSON that the loader cannot read
     summary = load_detections(db, lake_root)
     assert summary.total("quarantined") + summary.count("quarantined") >= 1
     assert _rows(db) == []
+
+
+def test_two_results_of_one_image_in_one_load_apply_in_file_order(db, lake_root):
+    _write(lake_root, "run-c-001.json", [_record(7, i, "person") for i in range(3)])
+    later = "2026-11-28T09:00:00+00:00"
+    _write(lake_root, "run-d-001.json", [_record(7, 0, "person", at=later, x_max=150.0), _record(8, 0, None)],
+           day="2026-11-28")
+    summary = load_detections(db, lake_root)
+    assert summary.batches == 2, "the second result of image 7 waits for a batch of its own"
+    assert _rows(db) == [(7, 0, "person", 150.0), (8, 0, None, None)]
+    _reconciles(summary)
+
+
+def test_nul_in_a_detection_is_stripped_and_a_file_postgresql_rejects_is_quarantined(db, lake_root, monkeypatch):
+    from medical_telegram import detections_loader
+
+    _write(lake_root, "run-g-001.json", [_record(1, 0, "per\u0000son")])
+    # Validation that misses something (a box beyond a real's range) makes PostgreSQL reject the file.
+    monkeypatch.setitem(detections_loader._CHECKS, "x_max", lambda n, v: None if v is None else float(v))
+    _write(lake_root, "run-g-002.json", [_record(2, 0, "person", x_max=1e39)])
+    _write(lake_root, "run-g-003.json", [_record(3, 0, None)])
+    summary = load_detections(db, lake_root)
+    first, rejected, third = summary.files
+    assert (first.status, first.inserted, first.nul_stripped) == ("loaded", 1, 1)
+    assert (rejected.status, rejected.quarantined) == ("quarantined", 1)
+    assert "out of range for type real" in rejected.reason
+    assert (third.status, third.inserted) == ("loaded", 1)
+    assert _rows(db) == [(1, 0, "person", 110.0), (3, 0, None, None)]
+    _reconciles(summary)

@@ -39,7 +39,7 @@ class ConfigError(ValueError):
 def channel_name(text: str) -> str:
     """`@CheMed123`, `https://t.me/CheMed123` or `CheMed123` → `chemed123` (the lake's channel name)."""
     name = _LINK_PREFIX.sub("", text.strip()).lstrip("@").strip("/").lower()
-    if not CHANNEL_NAME_RE.match(name):
+    if not CHANNEL_NAME_RE.fullmatch(name):
         raise ConfigError(f"not a public channel username: {text.strip()[:64]!r}")
     return name
 

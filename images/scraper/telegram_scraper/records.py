@@ -17,31 +17,39 @@ _DOCUMENT_KINDS = (
 )
 
 
-def json_safe(value: Any) -> Any:
+def json_safe(value: Any, nuls: list[int] | None = None) -> Any:
     """Telethon's to_dict() → plain JSON: bytes as base64, datetimes as ISO-8601 UTC.
 
-    NUL characters become U+FFFD because PostgreSQL's jsonb and text cannot hold them.
+    NUL characters are dropped, because PostgreSQL's jsonb and text cannot hold them; `nuls[0]` counts them.
     """
     kind = type(value)
     if value is None or kind is bool or kind is float:  # most of a to_dict(): absent fields and flags
         return value
     if kind is str:
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+        return _strip_nul(value, nuls) if "\x00" in value else value
     if kind is int:
         return value if -(2**63) <= value < 2**64 else str(value)  # orjson writes 64-bit integers only
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {json_safe(str(k), nuls): json_safe(v, nuls) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
+        return [json_safe(v, nuls) for v in value]
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, datetime):
         return utc_iso(value)
     if isinstance(value, str):
-        return json_safe(str(value))
+        return json_safe(str(value), nuls)
     if isinstance(value, int):
-        return json_safe(int(value))
+        return json_safe(int(value), nuls)
     return value
+
+
+def _strip_nul(text: str | None, nuls: list[int] | None) -> str | None:
+    if text is None or "\x00" not in text:
+        return text
+    if nuls is not None:
+        nuls[0] += text.count("\x00")
+    return text.replace("\x00", "")
 
 
 def media_type(media: Any) -> str | None:
@@ -117,27 +125,30 @@ def to_record(
     channel_title: str | None,
     image_path: str | None,
     scraped_at: str,
+    nuls: list[int] | None = None,
 ) -> MessageRecord:
+    """The lake record of a message; NUL characters are dropped from its texts and source, counted in
+    `nuls[0]` (the post itself is kept)."""
     replies = message.replies.replies if message.replies is not None else None
     return MessageRecord(
         channel_name=channel,
-        channel_title=channel_title,
+        channel_title=_strip_nul(channel_title, nuls),
         message_id=message.id,
         message_date=utc_iso(message.date),
         # Telethon's .message is the plain text; .text would add Markdown for the entities.
-        message_text=(message.message or "").replace("\x00", "\ufffd"),
+        message_text=_strip_nul(message.message or "", nuls),
         views=message.views,
         forwards=message.forwards,
         replies=replies,
         edit_date=utc_iso(message.edit_date) if message.edit_date else None,
-        post_author=message.post_author,
+        post_author=_strip_nul(message.post_author, nuls),
         grouped_id=message.grouped_id,
         reply_to_message_id=reply_to_message_id(message),
-        forwarded_from=forwarded_from(message),
+        forwarded_from=_strip_nul(forwarded_from(message), nuls),
         has_media=has_attachment(message.media),
         media_type=media_type(message.media),
         image_path=image_path,
         scraped_at=scraped_at,
         source="telethon",
-        raw=json_safe(message.to_dict()),
+        raw=json_safe(message.to_dict(), nuls),
     )

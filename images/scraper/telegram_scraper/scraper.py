@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import shutil
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,9 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     *((errors.TimedOutError,) if hasattr(errors, "TimedOutError") else ()),
 )
 MEDIA_DIR = "raw/media"
+# Runs that try a failed photo again before the high-water mark moves on past it: a photo Telegram never
+# serves must not make every later run re-read the channel from that message.
+PHOTO_ATTEMPTS = 3
 
 Sleep = Callable[[float], Awaitable[Any]]
 
@@ -105,6 +109,8 @@ class ChannelScraper:
         self._read_new = 0  # new messages made durable this run, against --limit
         self._refresh_below = 0  # the refresh reads below this id (lowered as it goes, for a retry)
         self._flood_waits = 0
+        self._hold_below: int | None = None  # a new message whose photo failed: the mark stays below it
+        self._photo_failed: set[int] = set()  # message ids whose photo failed in this run
 
     async def run(self) -> ChannelResult:
         try:
@@ -127,10 +133,10 @@ class ChannelScraper:
         self.result.last_message_id = self.state.last_message_id
         r = self.result
         level = logging.INFO if r.status == "ok" else logging.WARNING
-        log.log(level, "%s: %s, %d messages (%d new, %d updated, %d unchanged), %d images, %d errors%s, "
-                "high-water mark %d", self.channel, r.status, r.messages, r.new, r.updated, r.unchanged,
-                r.images, r.errors, f" ({r.error_messages[-1]})" if r.error_messages else "",
-                r.last_message_id)
+        log.log(level, "%s: %s, %d messages (%d new, %d updated, %d unchanged), %d images, %d photos failed,"
+                " %d NUL characters dropped, %d errors%s, high-water mark %d", self.channel, r.status, r.messages,
+                r.new, r.updated, r.unchanged, r.images, r.photos_failed, r.nul_stripped, r.errors,
+                f" ({r.error_messages[-1]})" if r.error_messages else "", r.last_message_id)
         return r
 
     # -- Telegram's limits ---------------------------------------------------------------------------
@@ -225,24 +231,32 @@ class ChannelScraper:
             return
         scraped_at = lake.utc_now()
         new_records = []
+        nuls = [0]
         for message in batch:
             if not isinstance(message, types.Message):
                 self.result.skipped += 1  # service messages and empty slots: no post to keep
                 continue
-            image_path = await self._media(message)
+            image_path = await self._media(message, new=advance)
             new_records.append(records.to_record(message, channel=self.channel, channel_title=self.title,
-                                                 image_path=image_path, scraped_at=scraped_at))
+                                                 image_path=image_path, scraped_at=scraped_at, nuls=nuls))
+        if nuls[0]:
+            log.warning("%s: %d NUL character(s) dropped (PostgreSQL cannot store them)", self.channel, nuls[0])
+            self.result.nul_stripped += nuls[0]
         changed = self._compare(new_records)
         lake.write_messages(self.root, changed)
         self.result.messages += len(new_records)
         if advance:
             self._read_new += len(batch)
-            self.state.last_message_id = max(self.state.last_message_id, *(m.id for m in batch))
+            mark = max(m.id for m in batch)
+            if self._hold_below is not None:
+                mark = min(mark, self._hold_below - 1)
+            self.state.last_message_id = max(self.state.last_message_id, mark)
             self.state.channel_id = self.entity.id
             state.save(self.root, self.state)
             self.result.last_message_id = self.state.last_message_id
-            log.info("%s: %d messages durable, high-water mark %d", self.channel, len(batch),
-                     self.state.last_message_id)
+            log.info("%s: %d messages durable, high-water mark %d%s", self.channel, len(batch),
+                     self.state.last_message_id,
+                     f" (held below message {self._hold_below}, whose photo failed)" if self._hold_below else "")
 
     def _compare(self, new_records: list[lake.MessageRecord]) -> list[lake.MessageRecord]:
         """Count new / updated / unchanged against the lake; return only what must be written, so a
@@ -265,13 +279,17 @@ class ChannelScraper:
             changed.append(record)
         return changed
 
-    async def _media(self, message: types.Message) -> str | None:
+    async def _media(self, message: types.Message, *, new: bool = True) -> str | None:
         """Download the photo (largest size) once; other media only when configured. Returns image_path."""
         kind = records.media_type(message.media)
         if kind == "photo" and self.settings.download_photos:
             target = lake.image_file(self.root, self.channel, message.id)
-            if not target.exists() and not await self._download(message, target):
+            if target.exists():
+                return lake.image_relpath(self.channel, message.id)
+            if not await self._download(message, target):
+                self._photo_failed_at(message.id, new=new)
                 return None
+            self.state.failed_photos.pop(str(message.id), None)
             return lake.image_relpath(self.channel, message.id)
         if kind is not None and kind in self.settings.download_media:
             ext = utils.get_extension(message.media) or ".bin"
@@ -280,25 +298,64 @@ class ChannelScraper:
                 await self._download(message, target)
         return None
 
+    def _photo_failed_at(self, message_id: int, *, new: bool) -> None:
+        """Keep the high-water mark below a new message whose photo failed, so the next run tries it again;
+        after PHOTO_ATTEMPTS runs the mark moves on (the post is in the lake, without its photo)."""
+        if message_id in self._photo_failed:
+            return  # a retry of the same batch within this run
+        self._photo_failed.add(message_id)
+        if not new:
+            return  # below the mark already: the next refresh tries it again
+        key = str(message_id)
+        attempts = self.state.failed_photos.get(key, 0) + 1
+        self.state.failed_photos[key] = attempts
+        if attempts >= PHOTO_ATTEMPTS:
+            log.error("%s: the photo of message %d failed in %d runs; not holding the high-water mark for it"
+                      " any longer", self.channel, message_id, attempts)
+            return
+        if self._hold_below is None or message_id < self._hold_below:
+            self._hold_below = message_id
+
     async def _download(self, message: types.Message, target: Path) -> bool:
-        """To a temporary name beside the target, then renamed: a half-written file is never seen.
+        """To a unique temporary name beside the target, fsynced, checked, then renamed: a half-written or
+        broken file is never seen under the target's name.
 
         Network errors and flood waits propagate (the batch is retried and finished downloads are kept);
-        an error Telegram gives for this one file is recorded and the message is kept without it.
+        an error Telegram gives for this one file, or a photo that does not decode, is recorded (the photo
+        quarantined with the reason) and the message is kept without it.
         """
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+        partial = lake.temp_name(target, ".part")
         try:
-            written = await self.client.download_media(message, file=str(partial))
-            if not written:
+            downloaded = await self.client.download_media(message, file=str(partial))
+            if not downloaded:
                 raise NoFile("Telegram returned no file")
-            os.replace(written, target)
+            partial = Path(downloaded)
+            lake.fsync_file(partial)
+            if target.suffix == ".jpg":
+                lake.check_image(partial)
+            os.replace(partial, target)
         except NETWORK_ERRORS + (errors.FloodWaitError,):
             partial.unlink(missing_ok=True)
             raise
+        except lake.ImageError as error:
+            reason = f"message {message.id}: the photo downloaded does not decode ({error}); kept without it"
+            relpath = f"{lake.IMAGES_DIR}/{self.channel}/{message.id}.jpg"
+            quarantined = self.root / lake.QUARANTINE_DIR / relpath
+            quarantined.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(partial, quarantined)
+            lake.quarantine(self.root, relpath, reason)
+            log.warning("%s: %s", self.channel, reason)
+            self.result.add_photo_failure(reason)
+            return False
         except (errors.RPCError, NoFile) as error:
             partial.unlink(missing_ok=True)
-            self.result.add_error(f"message {message.id}: media not downloaded: {describe(error)}")
+            reason = f"message {message.id}: media not downloaded: {describe(error)}"
+            log.warning("%s: %s", self.channel, reason)
+            if target.suffix == ".jpg":
+                self.result.add_photo_failure(reason)
+            else:
+                self.result.add_error(reason)
             return False
         if target.suffix == ".jpg":
             self.result.images += 1

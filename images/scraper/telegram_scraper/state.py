@@ -23,6 +23,8 @@ class ChannelState:
     last_message_id: int = 0
     channel_id: int | None = None
     updated_at: str | None = None
+    # Photos that failed, by message id, with the number of runs that tried them: the mark waits below them.
+    failed_photos: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def state_file(root: Path, channel: str) -> Path:
@@ -38,7 +40,10 @@ def load(root: Path, channel: str) -> ChannelState:
         last = data["last_message_id"]
         if isinstance(last, bool) or not isinstance(last, int) or last < 0:
             raise ValueError("last_message_id is not a non-negative integer")
-        return ChannelState(channel, last, data.get("channel_id"), data.get("updated_at"))
+        failed = data.get("failed_photos") or {}
+        if not isinstance(failed, dict) or not all(isinstance(v, int) for v in failed.values()):
+            raise ValueError("failed_photos is not an object of attempt counts")
+        return ChannelState(channel, last, data.get("channel_id"), data.get("updated_at"), failed)
     except (ValueError, KeyError, TypeError) as error:
         raise StateError(f"unreadable state file {path}: {error}") from None
 

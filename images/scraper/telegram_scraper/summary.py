@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-COUNTS = ("messages", "new", "updated", "unchanged", "skipped", "images", "errors")
+COUNTS = ("messages", "new", "updated", "unchanged", "skipped", "images", "photos_failed", "nul_stripped", "errors")
 
 
 @dataclasses.dataclass
@@ -21,10 +21,19 @@ class ChannelResult:
     unchanged: int = 0
     skipped: int = 0  # service messages (joins, pins): not posts, only advance the high-water mark
     images: int = 0  # photos downloaded this run (existing ones are not downloaded again)
+    # Photos not downloaded or not decodable (quarantined): their posts are kept without them, and the
+    # high-water mark stays below the first one, so the next run tries it again (see scraper.PHOTO_ATTEMPTS).
+    photos_failed: int = 0
+    nul_stripped: int = 0  # NUL characters dropped from texts and source records (PostgreSQL cannot hold them)
     errors: int = 0
     error_messages: list[str] = dataclasses.field(default_factory=list)
     last_message_id: int = 0  # the high-water mark after the run
     flood_wait_s: float = 0
+
+    def add_photo_failure(self, message: str) -> None:
+        """A photo that did not make it: reported, but the channel's posts are all there."""
+        self.photos_failed += 1
+        self.error_messages.append(message)
 
     def add_error(self, message: str, *, fatal: bool = False) -> None:
         self.errors += 1

@@ -22,7 +22,7 @@ from medical_telegram import lake
 # 20000x20000 JPEG that draft mode decodes at 2500x2500 without trouble.
 Image.MAX_IMAGE_PIXELS = None
 MAX_DECODE_PIXELS = 64_000_000  # what we agree to decode at once: 64 Mpx is about 192 MB of RGB
-_ID_RE = re.compile(r"^[1-9][0-9]{0,18}$")
+_ID_RE = re.compile(r"[1-9][0-9]{0,18}")
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 PAD_VALUE = 114  # ultralytics' letterbox grey
 
@@ -73,9 +73,9 @@ def find_photos(root: Path) -> tuple[list[Photo], list[tuple[Path, str]]]:
         return photos, misnamed
     for channel_dir in sorted(p for p in base.iterdir() if p.is_dir()):
         for path in sorted(channel_dir.glob("*.jpg")):
-            if not lake.CHANNEL_NAME_RE.match(channel_dir.name):
+            if not lake.CHANNEL_NAME_RE.fullmatch(channel_dir.name):
                 misnamed.append((path, f"folder {channel_dir.name!r} is not a channel name ([a-z0-9_])"))
-            elif not _ID_RE.match(path.stem):
+            elif not _ID_RE.fullmatch(path.stem):
                 misnamed.append((path, f"file name {path.name!r} is not <message_id>.jpg"))
             else:
                 relpath = path.relative_to(root).as_posix()

@@ -4,6 +4,10 @@ Used by data_ingestion (hourly), engagement_refresh (daily, re-reading the last 
 stay current) and full_pipeline. Scraping fans out per channel with dynamic task mapping in the `telegram`
 pool. Where messages come from is configuration (Variable/env TELEGRAM_SOURCE = api | export, and
 TELEGRAM_EXPORT_PATH), not a branch in the DAG: in export mode the fan-out has one item, the import.
+
+One source failing does not hold back the others: load_raw runs once every scrape has finished, failed or not
+(never when the run was skipped), and loads whatever reached the lake. The failure is then reported by
+report_sources, which fails the run after the load, naming each failed source run.
 """
 
 from __future__ import annotations
@@ -37,9 +41,12 @@ def plan_sources(refresh_days: int | None = None) -> list[list[str]]:
     return commands
 
 
-@task(task_id="load_raw")
+# none_skipped: after every scrape, succeeded or failed, but not when the run itself was skipped
+# (maintenance_gate), which skips every task after it.
+@task(task_id="load_raw", trigger_rule="none_skipped")
 def load_raw(scrape_results) -> dict:
-    """Load every lake message file not loaded yet (checksums in raw.load_log) into raw.telegram_messages."""
+    """Load every lake message file not loaded yet (checksums in raw.load_log) into raw.telegram_messages,
+    including what a failed scrape made durable before it failed."""
     from medical_telegram.loader import load_messages
 
     # len() of the mapped results is one count query (iterating would probe past the end).
@@ -47,6 +54,25 @@ def load_raw(scrape_results) -> dict:
     with connect() as conn:
         summary = load_messages(conn, settings.lake_dir())
     return summary.as_dict()
+
+
+def failed_sources(commands: list[list[str]], states: dict[str, str], scrape_task_id: str) -> list[str]:
+    """The source runs (scraper commands) whose mapped scrape task did not succeed."""
+    return [" ".join(command) for index, command in enumerate(commands)
+            if states.get(f"{scrape_task_id}_{index}") != "success"]
+
+
+@task(task_id="report_sources", trigger_rule="none_skipped")
+def report_sources(commands: list[list[str]], scrape_task_id: str, *, ti=None) -> dict:
+    """Fail the run, after the load, when a source run failed; name each. The others are loaded by then."""
+    states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[scrape_task_id], run_ids=[ti.run_id])
+    failed = failed_sources(commands, states.get(ti.run_id, {}), scrape_task_id)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(commands)} source run(s) failed: {'; '.join(failed)}. What the"
+                           " others (and the failed ones, up to their failure) wrote to the lake was loaded by"
+                           " load_raw; see the failed scrape tasks' logs.")
+    log.info("all %d source run(s) succeeded", len(commands))
+    return {"sources": len(commands), "failed": 0}
 
 
 @task(task_id="publish_raw_messages", outlets=[assets.RAW_MESSAGES, assets.PG_RAW_MESSAGES])
@@ -68,18 +94,21 @@ def publish_raw_messages(load: dict, quality: dict):
 
 
 def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None):
-    """scrape ×N (mapped, pool telegram) → load_raw → validate_raw (GX) → publish_raw_messages."""
+    """scrape ×N (mapped, pool telegram) → load_raw → validate_raw (GX) → publish_raw_messages, and
+    report_sources after load_raw (fails the run when a scrape failed)."""
 
     @task_group(group_id=group_id)
     def ingest():
+        commands = plan_sources(refresh_days)
         scraped = ContainerTaskOperator.partial(
             task_id="scrape",
             spec_name="scraper",
             pool=settings.TELEGRAM_POOL,
             outlets=[assets.LAKE_MESSAGES, assets.LAKE_IMAGES],
             map_index_template="{{ task.command | join(' ') }}",
-        ).expand(command=plan_sources(refresh_days))
+        ).expand(command=commands)
         loaded = load_raw(scraped.output)
+        loaded >> report_sources(commands, scraped.task_id)
         checked = validate.override(task_id="validate_raw")("raw_messages")
         loaded >> checked
         publish_raw_messages(loaded, checked)
