@@ -125,7 +125,7 @@ def test_local_executor_stack_runs_the_pipeline_in_containers(local_stack):
     run_id, tis = run_full_pipeline(stack)
     assert {ti["hostname"] for ti in tis if ti["state"] == "success"}, "task instances record their host"
     status, body = stack.request("GET", "/api/channels", auth=False, base=API_URL)
-    assert status == 200 and body["channels"], body
+    assert status == 200 and body["items"], body
     assert stack.request("GET", "/data-docs/", cookie=f"_token={stack.token}", auth=False)[0] in (200, 307)
 
     # The new photos' Asset event (lake_telegram_images, from the scrape) started ml_enrichment, unpaused
