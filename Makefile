@@ -3,7 +3,7 @@ VENV := .venv/bin
 export DATA_LAKE_DIR ?= $(CURDIR)/data
 export WAREHOUSE_EMBEDDED_DIR ?= $(CURDIR)/.warehouse
 
-.PHONY: setup run stop test lint bench images eval-extraction
+.PHONY: setup run stop test lint bench images env eval-extraction
 
 setup:          ## create or refresh every environment (seconds when nothing changed)
 	@bash scripts/setup.sh
@@ -26,5 +26,8 @@ eval-extraction: setup  ## precision and recall of product and price extraction 
 bench: setup    ## benchmarks (not tests): each prints its figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done
 
-images:         ## container images without a registry: Docker engine, debootstrap base, scraper/yolo/api
+images: env     ## container images without a registry: engine, compose, debootstrap base, every image compose runs
 	@bash scripts/images.sh $(IMAGES)
+
+env:            ## .env with generated secrets for docker-compose.yaml, when there is none (never overwritten)
+	@bash scripts/env.sh

@@ -17,6 +17,8 @@ import pytest
 from medical_telegram import warehouse
 from medical_telegram.migrate import migrate
 
+from docker_policy import pytest_runtest_makereport  # noqa: F401  (a hook: pytest finds it by name here)
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_DIR / "sample"
 
@@ -139,3 +141,4 @@ def sample_warehouse_dsn(make_database) -> str:
         conn.commit()
     run_dbt(["build"], dsn)
     return dsn
+

@@ -38,6 +38,15 @@ def test_detector_task_requests_the_gpu_unless_told_not_to(monkeypatch):
     assert ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"]).device_requests is None
 
 
+def test_gpu_tasks_go_to_the_gpu_queue_when_one_is_set(monkeypatch):
+    monkeypatch.delenv("GPU_QUEUE", raising=False)
+    assert ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"]).queue == "default"
+    monkeypatch.setenv("GPU_QUEUE", "gpu")
+    assert ContainerTaskOperator(task_id="detect", spec_name="yolo", command=["detect"]).queue == "gpu"
+    scrape = ContainerTaskOperator(task_id="scrape", spec_name="scraper", command=["scrape"])
+    assert scrape.queue == "default", "only GPU tasks leave the default queue"
+
+
 def test_run_local_returns_the_last_stdout_line_and_passes_the_environment():
     script = "import os, sys; print('working', file=sys.stderr); print('a'); print(os.environ['SECRET_X']); print()"
     assert run_local([sys.executable, "-c", script], {"SECRET_X": "s3cr3t-value"}) == "s3cr3t-value"

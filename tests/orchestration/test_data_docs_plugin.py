@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "data_docs_plugin.py"
@@ -17,14 +18,53 @@ def load_plugin():
     return module
 
 
-def test_plugin_mounts_the_site_and_adds_a_menu_entry(monkeypatch, tmp_path):
+@pytest.fixture
+def airflow_token(monkeypatch) -> str:
+    """A token as Airflow's login issues it (the simple auth manager, a JWT secret of this test's own)."""
+    from airflow.api_fastapi.app import purge_cached_app
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.models.revoked_token import RevokedToken
+
+    # Revocation (logout) is looked up in the metadata database, which these tests do not have.
+    monkeypatch.setattr(RevokedToken, "is_revoked", classmethod(lambda cls, jti: False))
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-secret-of-this-test-only-32-bytes-or-more")
+    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
+                       "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")
+    purge_cached_app()
+    from airflow.api_fastapi.app import create_auth_manager
+
+    manager = create_auth_manager()
+    token = manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    yield token
+    purge_cached_app()
+
+
+def test_plugin_serves_only_logged_in_users(monkeypatch, tmp_path, airflow_token):
+    monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path))
+    site = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<html>Data Docs</html>")
+    client = TestClient(load_plugin().create_app())
+
+    for path in ("/", "/site/index.html"):
+        assert client.get(path, follow_redirects=False).status_code == 401  # logged out
+        forged = client.get(path, cookies={"_token": airflow_token[:-4] + "AAAA"}, follow_redirects=False)
+        assert forged.status_code == 403
+        assert client.get(path, headers={"Authorization": "Bearer not-a-jwt"}).status_code == 403
+    page = client.get("/site/index.html", cookies={"_token": airflow_token})  # the logged-in browser
+    assert page.status_code == 200 and "Data Docs" in page.text
+    api = client.get("/site/index.html", headers={"Authorization": f"Bearer {airflow_token}"})
+    assert api.status_code == 200
+
+
+def test_plugin_mounts_the_site_and_adds_a_menu_entry(monkeypatch, tmp_path, airflow_token):
     monkeypatch.setenv("GX_PROJECT_DIR", str(tmp_path))
     module = load_plugin()
     plugin = module.DataDocsPlugin
     assert plugin.fastapi_apps[0]["url_prefix"] == "/data-docs"
     assert plugin.external_views[0]["href"] == "/data-docs/" and plugin.external_views[0]["url_route"]
 
-    client = TestClient(module.create_app())
+    client = TestClient(module.create_app(), cookies={"_token": airflow_token})
     missing = client.get("/", follow_redirects=False)
     assert missing.status_code == 404 and "quality_checks" in missing.text
 

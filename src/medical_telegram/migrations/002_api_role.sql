@@ -1,8 +1,13 @@
 -- The analytical API's role: it logs in and reads the marts and the API's serving tables (schema api),
 -- and can write nothing. Set its password out of band (ALTER ROLE medtel_api PASSWORD ...); never here.
+-- A role made beforehand (the compose PostgreSQL's init makes it, with its password) is left alone: checking
+-- first lets an owner without CREATEROLE migrate, since PostgreSQL refuses CREATE ROLE before it would
+-- notice the duplicate.
 do $$
 begin
-    create role medtel_api login;
+    if not exists (select from pg_roles where rolname = 'medtel_api') then
+        create role medtel_api login;
+    end if;
 exception
     -- Roles are cluster-wide: another database (or a concurrent migration) may have made it already.
     when duplicate_object or unique_violation then null;

@@ -106,6 +106,9 @@ class ContainerTaskOperator(DockerOperator):
     def __init__(self, *, spec_name: str, command: list[str] | None = None, **kwargs):
         spec = SPECS[spec_name]
         kwargs.setdefault("network_mode", settings.env("CONTAINER_NETWORK_MODE", "none"))
+        # Under Celery a GPU task goes to the queue only the GPU's worker serves (GPU_QUEUE, e.g. gpu).
+        if spec.gpu and settings.env("GPU_QUEUE"):
+            kwargs.setdefault("queue", settings.env("GPU_QUEUE"))
         super().__init__(
             image=spec.image,
             entrypoint=[spec.entrypoint],
