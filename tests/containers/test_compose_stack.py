@@ -75,7 +75,8 @@ def run_full_pipeline(stack: Stack, on_poll=None) -> tuple[str, list[dict]]:
     return run_id, tis
 
 
-@pytest.fixture(scope="module")
+# Function scope: the two stacks use the same host ports, so one must be down before the other starts.
+@pytest.fixture
 def local_stack(docker_engine, tmp_path_factory):
     stack = start(tmp_path_factory, "local", LOCAL_FILES)
     try:
@@ -112,7 +113,7 @@ def test_local_executor_stack_runs_the_pipeline_in_containers(local_stack):
     assert not [r for r in stack.runs("ml_enrichment") if r["run_type"] == "asset_triggered"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def celery_stack(docker_engine, tmp_path_factory):
     # A killed worker's task is failed (and retried) once it misses heartbeats for this long.
     stack = start(tmp_path_factory, "celery", CELERY_FILES, TASK_HEARTBEAT_TIMEOUT="60")
