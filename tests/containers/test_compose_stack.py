@@ -154,5 +154,8 @@ def test_celery_stack_spreads_tasks_and_survives_a_killed_worker(celery_stack):
     assert detect["hostname"] == "airflow-worker-gpu" and detect["queue"] == "gpu"
     retried = next(ti for ti in tis if ti["task_id"] == killed["task_id"]
                    and str(ti.get("map_index", -1)) == killed["map_index"])
-    assert retried["state"] == "success" and retried["try_number"] >= 2
+    # Cosmos's dbt producer (WATCHER mode) is not run twice: retried, it ends as skipped and each model's task
+    # runs its own dbt command instead; the run's success above shows the models were built.
+    producer = killed["task_id"].endswith("dbt_producer_watcher")
+    assert retried["state"] == ("skipped" if producer else "success") and retried["try_number"] >= 2
     assert retried["hostname"] == "airflow-worker-gpu", "the retry ran on the worker still alive"
