@@ -46,7 +46,7 @@ def dag_kwargs(file: str, doc: str | None, schedule, tags: list[str], **override
 
     No start_date, on purpose: with one, a DAG switched on runs its latest past interval at once (catchup=False
     still runs the most recent one), so unpausing the nine DAGs started nine runs together. Without it, each
-    first scheduled run waits for the schedule's next time (the timetables' run_immediately=False).
+    first scheduled run waits for the schedule's next time (cron(): run_immediately=timedelta(0)).
     """
     kwargs = {
         "dag_id": Path(file).stem,
