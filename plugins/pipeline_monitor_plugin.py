@@ -68,13 +68,16 @@ def _layers(reconciliation: dict, quality: dict) -> str:
     r = reconciliation
     status = '<span class="ok">reconciled</span>' if r["reconciled"] else '<span class="failed">not reconciled</span>'
     counts = (
-        f"<table><tr><th>layer</th><th class=n>records</th><th>difference explained by</th></tr>"
-        f"<tr><td>lake (latest load of {_n(r['lake_files'])} files)</td><td class=n>{_n(r['lake_records'])}</td>"
-        f"<td></td></tr>"
-        f"<tr><td>quarantined</td><td class=n>{_n(r['quarantined'])}</td><td>bad records, kept in the lake's "
-        f"quarantine with their reason</td></tr>"
-        f"<tr><td>raw.telegram_messages</td><td class=n>{_n(r['raw'])}</td><td>lake − quarantined − "
-        f"{_n(r['duplicates'])} duplicates (the same post in more than one lake file is one row)</td></tr>"
+        f"<table><tr><th>layer</th><th class=n>records</th><th>explained by</th></tr>"
+        f"<tr><td>lake: records read from {_n(r['lake_files'])} files</td><td class=n>{_n(r['lake_records_read'])}"
+        f"</td><td>every load of every file</td></tr>"
+        f"<tr><td>&nbsp; quarantined</td><td class=n>{_n(r['quarantined'])}</td><td>bad records, kept in the "
+        f"lake's quarantine with their reason</td></tr>"
+        f"<tr><td>&nbsp; read again</td><td class=n>{_n(r['read_again'])}</td><td>posts already in raw: "
+        f"re-scrapes, edits, a changed file loaded again</td></tr>"
+        f"<tr><td>&nbsp; new posts</td><td class=n>{_n(r['inserted'])}</td><td>read − quarantined − read again"
+        f"</td></tr>"
+        f"<tr><td>raw.telegram_messages</td><td class=n>{_n(r['raw'])}</td><td>the new posts</td></tr>"
         f"<tr><td>staging.stg_telegram_messages</td><td class=n>{_n(r['staging'])}</td><td>one row per raw row"
         f"</td></tr>"
         f"<tr><td>marts.fct_messages</td><td class=n>{_n(r['marts'])}</td><td>raw − {_n(r['not_yet_in_marts'])}"

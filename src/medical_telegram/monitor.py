@@ -27,7 +27,7 @@ def _count(conn: psycopg.Connection, table: str) -> int | None:
     return conn.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: S608 (a name of ours)
 
 
-# The latest load of each lake file (a changed file is loaded again under a new checksum): what the lake holds.
+# The latest load of each lake file (a changed file is loaded again under a new checksum).
 _LATEST_LOADS = """
     select distinct on (file_path) file_path, status, rows_in, quarantined,
            regexp_replace(file_path, '^.*/([^/]+)\\.json$', '\\1') as channel_name
@@ -69,9 +69,15 @@ def channels(conn: psycopg.Connection, days: int = HISTORY_DAYS) -> list[dict]:
 
 
 def reconciliation(conn: psycopg.Connection) -> dict:
-    """Records counted at each layer, lake → raw → staging → marts, and what explains each difference."""
-    lake_records, quarantined, files = conn.execute(
-        f"select coalesce(sum(rows_in), 0), coalesce(sum(quarantined), 0), count(*) from ({_LATEST_LOADS}) latest",
+    """Records counted at each layer, lake → raw → staging → marts, and what explains each difference.
+
+    From raw.load_log, over every load: each record read from a lake file was inserted (a new post), updated or
+    unchanged (a post already in raw, read again: a re-scrape, an edit, a merged file) or quarantined. So raw
+    holds exactly the records ever inserted, even after the weekly retention has removed loaded lake files.
+    """
+    read, inserted, again, quarantined, files = conn.execute(
+        "select coalesce(sum(rows_in), 0), coalesce(sum(inserted), 0), coalesce(sum(updated + unchanged), 0),"
+        " coalesce(sum(quarantined), 0), count(distinct file_path) from raw.load_log where target = %s",
         ("telegram_messages",)).fetchone()
     raw = _count(conn, "raw.telegram_messages") or 0
     staging = _count(conn, "staging.stg_telegram_messages")
@@ -81,16 +87,13 @@ def reconciliation(conn: psycopg.Connection) -> dict:
         not_built = conn.execute(
             "select count(*) from raw.telegram_messages r where not exists (select 1 from marts.fct_messages f"
             " where f.channel_name = lower(btrim(r.channel_name)) and f.message_id = r.message_id)").fetchone()[0]
-    valid = lake_records - quarantined
-    # raw holds each post once: a post kept in more than one lake file (a re-scrape filed under another day) is
-    # one row. Below zero, raw holds rows no lake file brought (written by hand).
-    duplicates = valid - raw
-    # marts differ from raw only by what was loaded after the last dbt build.
-    explained = (staging in (None, raw)) and (marts is None or raw - marts == not_built)
     return {
-        "lake_files": files, "lake_records": lake_records, "quarantined": quarantined, "raw": raw,
-        "staging": staging, "marts": marts, "duplicates": duplicates, "not_yet_in_marts": not_built,
-        "reconciled": duplicates >= 0 and explained,
+        "lake_files": files, "lake_records_read": read, "quarantined": quarantined, "read_again": again,
+        "inserted": inserted, "raw": raw, "staging": staging, "marts": marts, "not_yet_in_marts": not_built,
+        # Each record read is accounted for; raw holds what was inserted (not rows written by hand, nor fewer:
+        # rows deleted); staging is one view row per raw row; marts lack only what was loaded after dbt ran.
+        "reconciled": (read == inserted + again + quarantined and raw == inserted and staging in (None, raw)
+                       and (marts is None or raw - marts == not_built)),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import psycopg
 import pytest
@@ -47,8 +48,9 @@ def test_channel_freshness_and_posts_per_day(sample):
 
 def test_layers_reconcile_on_the_sample(sample):
     r = sample["reconciliation"]
-    assert (r["lake_records"], r["quarantined"], r["raw"], r["staging"], r["marts"]) == (100, 0, 100, 100, 100)
-    assert r["duplicates"] == 0 and r["not_yet_in_marts"] == 0 and r["reconciled"] is True
+    assert (r["lake_records_read"], r["quarantined"], r["inserted"], r["raw"], r["staging"], r["marts"]) == (
+        100, 0, 100, 100, 100, 100)
+    assert r["read_again"] == 0 and r["not_yet_in_marts"] == 0 and r["reconciled"] is True
 
 
 def test_detector_counts_processed_and_pending_photos(sample, sample_warehouse_dsn):
@@ -73,16 +75,26 @@ def test_quarantine_shows_per_channel_and_in_the_reconciliation(db, lake_root):
     [channel] = snap["channels"]  # the unreadable file brought no post
     assert channel["quarantined_records"] == 1 and channel["quarantined_files"] == 0
     r = snap["reconciliation"]
-    assert r["lake_files"] == 2 and r["raw"] == len(good) and r["marts"] is None and r["staging"] is None
-    assert r["lake_records"] - r["quarantined"] - r["duplicates"] == r["raw"]
-    assert r["quarantined"] >= 1 and r["reconciled"] is True
+    assert r["lake_files"] == 2 and r["raw"] == r["inserted"] == len(good)
+    assert r["marts"] is None and r["staging"] is None
+    assert r["lake_records_read"] == len(good) + 1 and r["quarantined"] == 1 and r["reconciled"] is True
+
+    # The same posts again in a file of their own (a re-scrape filed under another day), then the weekly
+    # retention removes the lake's files: the counts still add up.
+    other_day = lake_root / "raw" / "telegram_messages" / "2026-01-19"
+    other_day.mkdir()
+    (other_day / f"{CHANNEL}.json").write_text(json.dumps(good[:3]))
+    load_messages(db, lake_root)
+    shutil.rmtree(lake_root / "raw")
+    r = monitor.reconciliation(db)
+    assert r["read_again"] == 3 and r["raw"] == r["inserted"] == len(good) and r["reconciled"] is True
 
 
 def test_a_row_no_lake_file_brought_does_not_reconcile(db, lake_root):
     db.execute("insert into raw.telegram_messages (channel_name, message_id, message_date, source, scraped_at, raw,"
                " lake_file) values ('byhand', 1, now(), 'telethon', now(), '{}', 'none')")
     r = monitor.reconciliation(db)
-    assert r["raw"] == 1 and r["lake_records"] == 0 and r["duplicates"] == -1 and r["reconciled"] is False
+    assert r["raw"] == 1 and r["inserted"] == 0 and r["reconciled"] is False
 
 
 def test_quality_api_and_health_series(db):
