@@ -48,23 +48,28 @@ def _y_axis(top: float, y_max: float, width: int, height: int, unit: str) -> lis
 def line_chart(name: str, series: dict[str, list[tuple[dt.datetime, float]]], *, unit: str = "",
                y_max: float | None = None, width: int = 560, height: int = 190,
                empty: str = "no measurements yet") -> str:
-    """One line per series over time (x: datetimes), with a legend; y from 0 to y_max (or the data's max)."""
+    """One line per series over time (x: datetimes), with a legend under it (four series a row); y from 0 to
+    y_max (or the data's max)."""
     series = {label: sorted(points) for label, points in series.items() if points}
     count = sum(len(points) for points in series.values())
     if not count:
         return _empty(name, width, height, empty)
+    legend_rows = -(-len(series) // 4)
+    plot_bottom = height  # the plot keeps its height; the legend's rows are added below it
+    height += 14 * (legend_rows - 1)
     times = [t for points in series.values() for t, _ in points]
     values = [v for points in series.values() for _, v in points]
     t0, t1 = min(times), max(times)
     span = (t1 - t0).total_seconds() or 1.0
     top = y_max if y_max is not None else (max(values) or 1.0) * 1.1
-    plot_w, plot_h = width - _PAD_LEFT - _PAD_RIGHT, height - _PAD_TOP - _PAD_BOTTOM
+    plot_w = width - _PAD_LEFT - _PAD_RIGHT
+    plot_h = plot_bottom - _PAD_TOP - _PAD_BOTTOM
 
     def xy(t: dt.datetime, v: float) -> tuple[float, float]:
         x = _PAD_LEFT + (plot_w * (t - t0).total_seconds() / span if t1 > t0 else plot_w / 2)
         return x, _PAD_TOP + plot_h * (1 - min(v, top) / top)
 
-    body = _y_axis(0, top, width, height, unit)
+    body = _y_axis(0, top, width, plot_bottom, unit)
     for i, (label, points) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]
         coords = [xy(t, v) for t, v in points]
@@ -75,11 +80,11 @@ def line_chart(name: str, series: dict[str, list[tuple[dt.datetime, float]]], *,
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}"><title>{escape(label)} '
                         f'{t:%Y-%m-%d %H:%M}: {escape(_number(v))}{escape(unit)}</title></circle>')
         legend_x = _PAD_LEFT + (i % 4) * (plot_w / 4)
-        legend_y = height - 6 - 12 * (i // 4)
+        legend_y = plot_bottom - 6 + 14 * (i // 4)
         body.append(f'<rect x="{legend_x:.1f}" y="{legend_y - 8}" width="8" height="8" fill="{colour}"/>'
                     f'<text x="{legend_x + 11:.1f}" y="{legend_y}" font-size="10" fill="#212529">'
                     f'{escape(label[:28])}</text>')
-    axis_y = height - _PAD_BOTTOM + 12
+    axis_y = plot_bottom - _PAD_BOTTOM + 12
     body.append(f'<text x="{_PAD_LEFT}" y="{axis_y}" font-size="10" fill="#495057">{t0:%Y-%m-%d %H:%M}</text>')
     if t1 > t0:
         body.append(f'<text x="{width - _PAD_RIGHT}" y="{axis_y}" text-anchor="end" font-size="10" '
@@ -104,7 +109,10 @@ def bar_chart(name: str, bars: list[tuple[str, float]], *, unit: str = "", width
                     f'height="{bar_h:.1f}" fill="{colour}"><title>{escape(label)}: {escape(_number(value))}'
                     f'{escape(unit)}</title></rect>')
         if i in marked:
-            body.append(f'<text x="{x + step * 0.38:.1f}" y="{height - _PAD_BOTTOM + 12}" text-anchor="middle" '
+            anchor = "middle" if len(marked) == len(bars) or 0 < i < len(bars) - 1 else (
+                "start" if i == 0 else "end")
+            label_x = {"start": x, "middle": x + step * 0.38, "end": x + step * 0.76}[anchor]
+            body.append(f'<text x="{label_x:.1f}" y="{height - _PAD_BOTTOM + 12}" text-anchor="{anchor}" '
                         f'font-size="10" fill="#495057">{escape(label[:14])}</text>')
     return _frame(name, len(bars), width, height, body, f"{name}: {len(bars)} bars")
 
