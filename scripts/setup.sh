@@ -42,6 +42,19 @@ if [[ -f images/yolo/requirements.txt ]]; then
         images/yolo/requirements.txt images/yolo/pyproject.toml
 fi
 
+# The headless-browser probe of the tests (tests/browser: puppeteer-core driving Debian's Chromium; no
+# browser is downloaded): rebuilt when its package files change. Without npm the browser tests skip.
+browser_stamp="$(node --version 2>/dev/null) $(stamp_of tests/browser/package.json tests/browser/package-lock.json)"
+if ! command -v npm >/dev/null; then
+    echo "setup: no npm on PATH: tests/browser is not installed (the browser tests will skip)"
+elif [[ -f tests/browser/node_modules/.stamp && "$(cat tests/browser/node_modules/.stamp)" == "$browser_stamp" ]]; then
+    echo "setup: tests/browser is up to date"
+else
+    echo "setup: installing tests/browser (npm ci) ..."
+    npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$browser_stamp" > tests/browser/node_modules/.stamp
+fi
+
 # The offline detection model (tests and the demo; no weights can be downloaded from a model hub here).
 bash scripts/fetch_offline_model.sh >/dev/null
 

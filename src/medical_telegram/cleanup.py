@@ -92,7 +92,8 @@ def vacuum_analyze(dsn: str, tables: tuple[str, ...] = VACUUM_TABLES) -> list[st
 
 def trim_monitoring(conn: psycopg.Connection, keep_days: int) -> dict[str, int]:
     counts = {}
-    for table, column in (("monitoring.health_checks", "checked_at"), ("monitoring.api_metrics", "measured_at")):
+    for table, column in (("monitoring.health_checks", "checked_at"), ("monitoring.api_metrics", "measured_at"),
+                          ("monitoring.quality_results", "checked_at"), ("monitoring.alerts", "sent_at")):
         cur = conn.execute(f"delete from {table} where {column} < now() - make_interval(days => %s)", (keep_days,))
         counts[table] = cur.rowcount
     conn.commit()

@@ -134,6 +134,10 @@ def cmd_demo(args) -> dict:
             failed = [t for t, state in outcome["tasks"].items() if state not in ("success", "skipped")]
             raise DemoError(f"full_pipeline did not succeed (failed: {', '.join(failed) or '?'}); see the run in"
                             f" {stack.airflow_url}/dags/full_pipeline and the logs in {stack.logs}")
+        # The monitor's health and API panels start with a first measurement (both run every few minutes
+        # once their schedules are on).
+        for check in service.run_dags(stack, ["health_check", "api_service"]):
+            log.info("%s: %s", check["dag_id"], check["state"])
         with warehouse.connect(dsn) as conn:
             row = conn.execute("select count(*), coalesce(sum(rows_in), 0), coalesce(sum(quarantined), 0)"
                                " from raw.load_log where target = 'telegram_messages'").fetchone()
@@ -162,6 +166,7 @@ Running in the background (make stop stops it all):
   Airflow UI       {stack.airflow_url}   login {credentials['user']} / {credentials['password']}
                    (the password is kept in {credentials['file']})
   API              {stack.api_url}/docs
+  Pipeline monitor {stack.airflow_url}/plugin/pipeline-monitor   (charts: freshness, volumes, quality, API)
   Data Docs        {PROJECT_DIR / 'include/gx/uncommitted/data_docs/local_site/index.html'} (or Browse -> Data Docs)
   Airflow CLI      source scripts/airflow_env.sh && airflow dags list-runs full_pipeline
   logs             {stack.logs}

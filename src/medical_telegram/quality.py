@@ -268,6 +268,9 @@ def run_checkpoint(checkpoint: str, dsn: str, root: Path | None = None, *, raise
         context.build_data_docs()
     else:
         validations = point.run().run_results.values()
+    from medical_telegram import data_docs_offline  # the pages GX just wrote: local copies, not CDNs
+
+    data_docs_offline.localize(data_docs_dir(root))
     for validation in validations:
         suite = validation.suite_name
         for item in validation.results:
@@ -291,10 +294,23 @@ def run_checkpoint(checkpoint: str, dsn: str, root: Path | None = None, *, raise
     return result
 
 
+def record(conn, result: CheckResult, run_id: str | None = None) -> None:
+    """Keep a checkpoint's outcome in monitoring.quality_results (the quality score over time)."""
+    conn.execute(
+        "insert into monitoring.quality_results (checkpoint, evaluated, successful, score, success,"
+        " critical_failures, warnings, dag_run_id) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (result.checkpoint, result.evaluated, result.successful, result.score, result.success,
+         len(result.critical_failures), len(result.warnings), run_id))
+    conn.commit()
+
+
 def build_data_docs(root: Path | None = None) -> Path:
     """Rebuild the Data Docs from the stored results; returns the site's index.html."""
     context = get_context(root)
     context.build_data_docs()
+    from medical_telegram import data_docs_offline
+
+    data_docs_offline.localize(data_docs_dir(root))
     return data_docs_dir(root) / "index.html"
 
 

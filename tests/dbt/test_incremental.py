@@ -22,6 +22,9 @@ SAMPLE_LAKE = Path(__file__).resolve().parents[2] / "sample" / "lake"
 NO_LOOKBACK = ["--vars", '{"incremental_lookback": "0 seconds"}']
 MARTS = ("dim_channels", "dim_dates", "dim_products", "fct_messages", "fct_image_detections",
          "fct_product_mentions", "fct_channel_daily_activity")
+# The API's serving tables: the two copies of every message / mention are incremental, the aggregates rebuilt.
+API = ("api_message_search", "api_product_mentions", "api_top_products", "api_channel_activity",
+       "api_visual_content")
 DETECTION_SQL = """
     insert into raw.image_detections (channel_name, message_id, model_name, detection_index, image_path,
         detected_class, class_id, confidence, detected_at, lake_file)
@@ -41,7 +44,15 @@ def detections(conn, *rows) -> None:
 
 
 def snapshot(conn) -> dict[str, set]:
-    return {name: set(conn.execute(f"select * from marts.{name}").fetchall()) for name in MARTS}
+    tables = [f"marts.{name}" for name in MARTS] + [f"api.{name}" for name in API]
+    # Rows as JSON text: comparable whatever the columns hold (arrays, jsonb).
+    return {name: {row for (row,) in conn.execute(f"select row_to_json(t)::text from {name} t")} for name in tables}
+
+
+def indexes(conn, table: str) -> list[str]:
+    """The table's index definitions, without their names (which carry the build's time)."""
+    return sorted(definition.split(" USING ", 1)[1] for (definition,) in conn.execute(
+        "select indexdef from pg_indexes where schemaname || '.' || tablename = %s", (table,)))
 
 
 @pytest.fixture
@@ -65,6 +76,10 @@ def test_incremental_run_equals_full_refresh(incremental_dsn, tmp_path):
         untouched = dict(conn.execute(
             "select message_id, xmin::text from marts.fct_messages where date_key = 20260115").fetchall())
         assert len(untouched) == 36
+        search_untouched = dict(conn.execute(
+            "select message_id, xmin::text from api.api_message_search where posted_at < '2026-01-16'").fetchall())
+        search_indexes = indexes(conn, "api.api_message_search")
+        assert sum("gin (document) WHERE" in i for i in search_indexes) == 3, search_indexes
 
     # New days arrive, a re-scrape of 2026-01-16 brings more views and an edited post that no longer names
     # its product, and one photo is re-detected with a person in it.
@@ -80,6 +95,8 @@ def test_incremental_run_equals_full_refresh(incremental_dsn, tmp_path):
     day_file.write_text(json.dumps(posts, ensure_ascii=False))
     with psycopg.connect(dsn) as conn:
         load_messages(conn, second)
+        # A row whose tier is out of date (as when newer posts push a post past 30 days): the run moves it.
+        conn.execute("update api.api_message_search set age_tier = 2 where message_id = 22853")
         conn.execute("delete from raw.image_detections where message_id = 22872")
         detections(conn, (22872, 0, "person", 0, 0.91), (22946, 0, "bottle", 39, 0.81))
         conn.commit()
@@ -91,6 +108,16 @@ def test_incremental_run_equals_full_refresh(incremental_dsn, tmp_path):
             "select message_id, xmin::text from marts.fct_messages where date_key = 20260115").fetchall())
         # Messages nobody changed were not rewritten: the run was incremental, not a rebuild.
         assert after == untouched
+        search_after = dict(conn.execute("select message_id, xmin::text from api.api_message_search"
+                                         " where posted_at < '2026-01-16'").fetchall())
+        assert search_after.pop(22853) != search_untouched.pop(22853)  # the drifted row alone was rewritten
+        assert search_after == search_untouched
+        assert conn.execute("select age_tier from api.api_message_search where message_id = 22853").fetchone() == (0,)
+        assert indexes(conn, "api.api_message_search") == search_indexes  # created once, not on every run
+        assert conn.execute("select count(*) from api.api_product_mentions where message_id = 22906"
+                            ).fetchone() == (0,)
+        assert conn.execute("select document @@ 'sold & out'::tsquery from api.api_message_search"
+                            " where message_id = 22906").fetchone() == (True,)
         assert conn.execute("select count(*) from marts.fct_product_mentions where message_id = 22906"
                             ).fetchone() == (0,)
         assert conn.execute("select image_category, count(*) from marts.fct_image_detections "
@@ -101,6 +128,6 @@ def test_incremental_run_equals_full_refresh(incremental_dsn, tmp_path):
     run_dbt(["run", "--full-refresh", *NO_LOOKBACK], dsn)
     with psycopg.connect(dsn) as conn:
         full = snapshot(conn)
-    for name in MARTS:
+    for name in full:
         assert incremental[name] == full[name], f"{name} differs between incremental and full refresh"
-    assert len(full["fct_messages"]) == 100
+    assert len(full["marts.fct_messages"]) == 100 and len(full["api.api_message_search"]) > 90

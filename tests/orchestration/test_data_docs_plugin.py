@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "data_docs_plugin.py"
@@ -16,27 +15,6 @@ def load_plugin():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def airflow_token(monkeypatch) -> str:
-    """A token as Airflow's login issues it (the simple auth manager, a JWT secret of this test's own)."""
-    from airflow.api_fastapi.app import purge_cached_app
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.models.revoked_token import RevokedToken
-
-    # Revocation (logout) is looked up in the metadata database, which these tests do not have.
-    monkeypatch.setattr(RevokedToken, "is_revoked", classmethod(lambda cls, jti: False))
-    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-secret-of-this-test-only-32-bytes-or-more")
-    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
-                       "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")
-    purge_cached_app()
-    from airflow.api_fastapi.app import create_auth_manager
-
-    manager = create_auth_manager()
-    token = manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
-    yield token
-    purge_cached_app()
 
 
 def test_plugin_serves_only_logged_in_users(monkeypatch, tmp_path, airflow_token):

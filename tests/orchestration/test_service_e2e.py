@@ -10,6 +10,8 @@ export is split into three exports, so three ingestions each bring new posts.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.server
 import json
 import os
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -91,10 +94,35 @@ class AlertSink(http.server.ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/alert"
 
 
+class MailSink:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps the subjects of the alert e-mails it gets."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.subjects: list[str] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                sink.subjects.append(str(message["Subject"]))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+        self.controller.start()
+
+    @property
+    def connection(self) -> str:
+        return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.controller.port,
+                           "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "airflow@example.org"}})
+
+
 class Stack:
     def __init__(self, env: dict[str, str], state: Path, dsn: str, lake: Path, exports: dict[str, Path],
-                 alerts: AlertSink):
+                 alerts: AlertSink, mail: MailSink):
         self.env, self.state, self.dsn, self.lake, self.exports, self.alerts = env, state, dsn, lake, exports, alerts
+        self.mail = mail
         self.api_url = f"http://127.0.0.1:{env['MEDTEL_API_PORT']}"
         self.airflow_url = f"http://127.0.0.1:{env['MEDTEL_AIRFLOW_PORT']}"
         self._client: AirflowClient | None = None
@@ -172,6 +200,7 @@ def stack(make_database, tmp_path_factory):
     shutil.copytree(REPO / "include" / "gx", tmp / "gx_root" / "gx", ignore=shutil.ignore_patterns("uncommitted"))
     exports = split_export(REPO / "sample" / "desktop_export", tmp / "exports")
     alerts = AlertSink()
+    mail = MailSink()
     secrets = ("TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "WAREHOUSE_DSN", "API_DATABASE_URL")
     env = {k: v for k, v in os.environ.items()
            if k not in secrets and not k.startswith(("AIRFLOW", "TELEGRAM", "MEDTEL", "API_"))}
@@ -188,12 +217,14 @@ def stack(make_database, tmp_path_factory):
         "TELEGRAM_EXPORT_PATH": str(exports["new"]),
         "TELEGRAM_EXPORT_CHANNEL": CHANNEL,
         "ALERT_WEBHOOK_URL": alerts.url,
+        "AIRFLOW_CONN_ALERT_SMTP": mail.connection,
+        "ALERT_EMAIL_TO": "oncall@example.org",
         "MEDTEL_RETRY_DELAY_S": "1",
         "YOLO_DEVICE": "cpu",
     })
     (tmp / "lake").mkdir()
     began = time.monotonic()
-    stack = Stack(env, tmp / "state", dsn, tmp / "lake", exports, alerts)
+    stack = Stack(env, tmp / "state", dsn, tmp / "lake", exports, alerts, mail)
     started = stack.service("up")
     try:
         assert started.returncode == 0, (started.stdout[-2000:], started.stderr[-3000:])
@@ -203,6 +234,7 @@ def stack(make_database, tmp_path_factory):
         stopped = stack.service("stop")
         print("stopped:", stopped.stdout.strip())
         alerts.shutdown()
+        mail.controller.stop()
         for log in sorted((tmp / "state" / "logs").glob("*.log")):
             print(f"--- {log.name} (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
 
@@ -290,6 +322,12 @@ def test_health_fails_and_alerts_when_the_api_is_down(stack):
             assert run["state"] == "failed", (dag_id, run["tasks"])
         alerted = {a.get("dag_id") for a in stack.alerts.received[alerts_before:]}
         assert {"health_check", "api_service"} <= alerted, stack.alerts.received
+        mailed = " ".join(stack.mail.subjects)
+        assert "health_check.run_health_checks failed" in mailed and "api_service." in mailed, stack.mail.subjects
+        with psycopg.connect(stack.dsn) as conn:
+            recorded = conn.execute("select subject, delivered from monitoring.alerts where kind = 'task_failed'"
+                                    " and subject like %s", ("%health_check%",)).fetchall()
+        assert recorded and all(set(d) == {"log", "webhook", "email"} for _, d in recorded), recorded
     finally:
         again = stack.service("up")  # reuses the running services, starts the API again
         assert again.returncode == 0, again.stderr[-2000:]
@@ -371,3 +409,44 @@ def test_every_dag_runs_through_the_scheduler(stack):
     assert not {"raw_telegram_messages", "lake_telegram_images"} & set(emitted), emitted
     for dag_id in ALL_DAGS:
         assert any(r["state"] == "success" for r in stack.runs(dag_id)), f"{dag_id} never succeeded"
+
+
+def test_monitor_and_data_docs_in_a_browser(stack, tmp_path):
+    """After the runs above: a logged-in Chromium opens the Pipeline monitor and the Data Docs with every
+    request off this machine refused, and sees the sample's numbers drawn and GX's styling in place."""
+    from browser import STYLED, assert_styled_and_offline, probe, require_browser
+
+    require_browser()
+    for path in ("/pipeline-monitor/", "/pipeline-monitor/data.json", "/data-docs/site/index.html"):
+        try:
+            urllib.request.urlopen(f"{stack.airflow_url}{path}", timeout=10)
+            raise AssertionError(f"{path} answered a logged-out request")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 401, (path, refused.code)
+    stack.client.get("/api/v2/version")  # logs in: the client now holds a token, as the UI's cookie would
+    cookie = [{"name": "_token", "value": stack.client._token, "url": stack.airflow_url}]
+
+    charts = ("(() => Object.fromEntries([...document.querySelectorAll('svg.chart')]"
+              ".map(s => [s.dataset.chart, Number(s.dataset.points)])))()")
+    page = probe(f"{stack.airflow_url}/pipeline-monitor/", cookies=cookie, wait_for="svg.chart", evaluate=charts,
+                 screenshot=str(tmp_path / "monitor.png"), viewport={"width": 1280, "height": 2400})
+    assert page["status"] == 200 and page["offsite_requests"] == [] and page["failed_requests"] == [], page
+    drawn = page["result"]
+    assert drawn[f"posts_per_day:{CHANNEL}"] == 30, drawn
+    assert drawn["quality_score"] >= 4, drawn  # every checkpoint ran at least once
+    assert drawn["api_p50"] >= 1 and drawn["api_p95"] >= 1, drawn  # api_service's measurements
+    assert drawn["health:api"] >= 2 and drawn["image_categories"] >= 1, drawn
+    numbers = probe(f"{stack.airflow_url}/pipeline-monitor/data.json", cookies=cookie,
+                    evaluate="JSON.parse(document.body.innerText)")["result"]
+    assert numbers["channels"][0]["posts"] == 100 and numbers["reconciliation"]["marts"] == 100
+    assert numbers["reconciliation"]["reconciled"] is True, numbers["reconciliation"]
+    assert {"raw_messages", "staging", "marts", "detections"} <= set(numbers["quality"]["latest"])
+
+    # The Data Docs under Browse, as GX designed them, with nothing loaded from off this machine.
+    assert_styled_and_offline(probe(f"{stack.airflow_url}/data-docs/site/index.html", cookies=cookie,
+                                    evaluate=STYLED))
+    # The monitor inside the Airflow UI (its navigation entry shows the page in a frame).
+    ui = probe(f"{stack.airflow_url}/plugin/pipeline-monitor", cookies=cookie, wait_for="iframe",
+               evaluate="document.querySelector('iframe').getAttribute('src')",
+               screenshot=str(tmp_path / "ui.png"), viewport={"width": 1280, "height": 900})
+    assert ui["offsite_requests"] == [] and ui["result"].endswith("/pipeline-monitor/"), ui

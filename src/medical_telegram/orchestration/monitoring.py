@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from airflow.sdk import Metadata, task
@@ -39,6 +40,51 @@ def run_health_checks(*, run_id=None):
     if failed:
         raise RuntimeError(f"health checks failed: {', '.join(failed)} (details above)")
     return [c.as_dict() for c in checks]
+
+
+def freshness_settings():
+    """The freshness thresholds: run-time settings freshness_max_silence_hours (48), freshness_window_days
+    (30) and freshness_min_active_share (0.5)."""
+    from medical_telegram import freshness
+
+    return freshness.FreshnessSettings(
+        max_silence_hours=float(settings.setting("freshness_max_silence_hours",
+                                                 str(freshness.DEFAULT_MAX_SILENCE_HOURS))),
+        window_days=int(settings.setting("freshness_window_days", str(freshness.DEFAULT_WINDOW_DAYS))),
+        min_active_share=float(settings.setting("freshness_min_active_share",
+                                                str(freshness.DEFAULT_MIN_ACTIVE_SHARE))),
+    )
+
+
+def freshness_check(conn, now: datetime, config, run_id: str | None = None) -> list:
+    """check_freshness without Airflow: each channel's freshness logged and recorded as a `freshness:<channel>` health
+    check (warning when stale), and a channel_stale alert, once per silence, for each stale channel."""
+    from medical_telegram import freshness, health
+    from medical_telegram.orchestration import alerts
+
+    results = freshness.channel_freshness(conn, now, config)
+    for fresh in results:
+        log.info("freshness %-24s last post %s (%.1f h ago), last scrape %s, active %d/%d days (%.0f%%), "
+                 "usually daily %s: %s", fresh.channel, fresh.last_post_iso, fresh.silent_hours,
+                 fresh.as_dict()["last_scrape"], fresh.active_days, fresh.window_days, fresh.active_share * 100,
+                 "yes" if fresh.usually_daily else "no", "STALE" if fresh.stale else "ok")
+    if not results:
+        log.info("freshness: no messages in raw.telegram_messages yet")
+    health.record(conn, [health.Check(f"freshness:{f.channel}", health.WARNING if f.stale else health.OK, f.describe(),
+                                      f.silent_hours) for f in results], run_id)
+    for fresh in results:
+        if fresh.stale:
+            alerts.stale_channel_alert(conn, fresh)
+    return results
+
+
+@task(task_id="check_freshness")
+def check_freshness(*, run_id=None):
+    """Channels that usually post daily and went quiet: recorded, and alerted once per silence (never a
+    failure: the alert is the signal)."""
+    with connect() as conn:
+        results = freshness_check(conn, datetime.now(UTC), freshness_settings(), run_id)
+    return [f.as_dict() for f in results]
 
 
 @task(task_id="check_endpoints", outlets=[assets.API_METRICS])

@@ -9,12 +9,20 @@ from medical_telegram.quality import CHECKPOINTS
 
 
 @task(task_id="validate")
-def validate(checkpoint: str) -> dict:
-    """Run one checkpoint; a failed critical expectation fails this task. Returns the result (and score)."""
+def validate(checkpoint: str, *, run_id=None) -> dict:
+    """Run one checkpoint and record its score (monitoring.quality_results, charted by the Pipeline monitor);
+    a failed critical expectation fails this task. Returns the result (and score)."""
     from medical_telegram import quality
-    from medical_telegram.orchestration.common import warehouse_dsn
+    from medical_telegram.orchestration.common import connect, warehouse_dsn
 
-    return quality.run_checkpoint(checkpoint, warehouse_dsn()).as_dict()
+    result = quality.run_checkpoint(checkpoint, warehouse_dsn(), raise_on_critical=False)
+    if result.evaluated:
+        with connect() as conn:
+            quality.record(conn, result, run_id)
+    if result.critical_failures:
+        raise quality.QualityError(f"checkpoint {checkpoint}: critical expectation(s) failed: "
+                                   + "; ".join(result.critical_failures))
+    return result.as_dict()
 
 
 @task(task_id="build_data_docs", outlets=[assets.DATA_DOCS], trigger_rule="all_done")

@@ -448,21 +448,34 @@ def progress_line(dag_id: str, elapsed: float, states: dict[str, str]) -> str:
 def run_dag(stack: Stack, dag_id: str, conf: dict | None = None, *, keep_unpaused: bool = False) -> dict:
     """Trigger one DAG through the scheduler, print progress, wait for the end; the DAG's pause state is put
     back afterwards unless keep_unpaused."""
+    return run_dags(stack, [dag_id], conf, keep_unpaused=keep_unpaused)[0]
+
+
+def run_dags(stack: Stack, dag_ids: list[str], conf: dict | None = None, *, keep_unpaused: bool = False
+             ) -> list[dict]:
+    """run_dag for several DAGs at once: all triggered, then each waited for (they run side by side)."""
     api = client(stack)
-    was_paused = api.dag(dag_id)["is_paused"]
-    run_id = api.trigger(dag_id, conf)
-    if was_paused:
-        api.set_paused(dag_id, False)
-    print(f"  {dag_id}: triggered {run_id} through the scheduler; the UI shows it at "
-          f"{stack.airflow_url}/dags/{dag_id}", file=sys.stderr)
+    started = []
     try:
-        run = api.wait(dag_id, run_id, report=lambda s, states: print(progress_line(dag_id, s, states),
-                                                                      file=sys.stderr, flush=True))
+        for dag_id in dag_ids:
+            was_paused = api.dag(dag_id)["is_paused"]
+            run_id = api.trigger(dag_id, conf)
+            if was_paused:
+                api.set_paused(dag_id, False)
+            started.append((dag_id, run_id, was_paused))
+            print(f"  {dag_id}: triggered {run_id} through the scheduler; the UI shows it at "
+                  f"{stack.airflow_url}/dags/{dag_id}", file=sys.stderr)
+        outcomes = []
+        for dag_id, run_id, _ in started:
+            run = api.wait(dag_id, run_id, report=lambda s, states, d=dag_id: print(
+                progress_line(d, s, states), file=sys.stderr, flush=True))
+            outcomes.append({"dag_id": dag_id, "run_id": run_id, "state": run["state"],
+                             "tasks": api.task_states(dag_id, run_id)})
+        return outcomes
     finally:
-        if was_paused and not keep_unpaused:
-            api.set_paused(dag_id, True)
-    states = api.task_states(dag_id, run_id)
-    return {"dag_id": dag_id, "run_id": run_id, "state": run["state"], "tasks": states}
+        for dag_id, _, was_paused in started:
+            if was_paused and not keep_unpaused:
+                api.set_paused(dag_id, True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,13 @@
     It is read once, when the model is compiled (before its pre-hooks run), so a pre-hook that deletes rows
     of the window cannot move the window itself. Call it only inside `{% if is_incremental() %}`. -#}
 {% macro incremental_watermark(column='source_updated_at') -%}
-    {%- if execute -%}
+    {#- A table built before the model carried the column (a table materialization turned incremental): every
+        row is reprocessed once, and on_schema_change adds the column. -#}
+    {%- set has_column = execute and (adapter.get_columns_in_relation(this) | selectattr('name', 'equalto',
+                                                                                       column) | list) -%}
+    {%- if execute and not has_column -%}
+        '-infinity'::timestamptz
+    {%- elif execute -%}
         {%- set query -%}
             select (coalesce(max({{ column }}), '-infinity'::timestamptz)
                     - interval '{{ var("incremental_lookback") }}')::text
@@ -31,4 +37,34 @@
         end if;
     end
     $$
+{%- endmacro %}
+
+{#- An index for a post-hook, created once per table: on the first build and after a full refresh, never again
+    on incremental runs. `definition` is what follows `on <table> using`, e.g. "gin (document) where
+    age_tier = 0"; `like` matches PostgreSQL's own rendering of it in pg_indexes (e.g. "%gin (document) WHERE
+    (age_tier = 0)"), so an index of an earlier build under another name counts too. The name carries the
+    run's start time for the same reason as create_text_search_index's. -#}
+{% macro create_index_once(definition, suffix, like) -%}
+    {%- set index_name = this.identifier ~ '_' ~ suffix ~ '_' ~ run_started_at.strftime('%Y%m%d%H%M%S') -%}
+    do $$
+    begin
+        if not exists (
+            select 1 from pg_indexes
+            where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
+              and indexdef like '{{ like }}'
+        ) then
+            create index "{{ index_name }}" on {{ this }} using {{ definition }};
+        end if;
+    end
+    $$
+{%- endmacro %}
+
+{#- The search tier of a post (api_message_search): 0 for the newest 30 days, 1 for the year before, 2 older,
+    counted back from the newest post of all. -#}
+{% macro search_age_tier(posted_at, newest_posted_at) -%}
+    case
+        when {{ posted_at }} >= {{ newest_posted_at }} - interval '30 days' then 0
+        when {{ posted_at }} >= {{ newest_posted_at }} - interval '365 days' then 1
+        else 2
+    end
 {%- endmacro %}

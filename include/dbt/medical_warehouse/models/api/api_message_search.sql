@@ -10,11 +10,34 @@
 -- The document also holds one lexeme naming the channel, '@<channel_name>' (no word a user types can become
 -- it: the API's query words never start with '@'), so a channel filter is one more term the GIN index
 -- intersects instead of a second index to combine.
+-- Incremental: the rows of new and changed messages are replaced (the pre-hook first drops the old ones, so a
+-- message whose text was emptied leaves the table); the post-hooks move rows whose age tier changed because
+-- newer posts arrived, and create each tier's index once (on the first build and after a full refresh).
 {{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['message_key'], 'unique': True}, {'columns': ['source_updated_at']}],
+    pre_hook=["
+        {% if is_incremental() %}
+        delete from {{ this }} where message_key in (
+            select message_key from {{ ref('fct_messages') }}
+            where source_updated_at > {{ incremental_watermark() }}
+        )
+        {% endif %}
+    "],
     post_hook=[
-        "create index on {{ this }} using gin (document) where age_tier = 0",
-        "create index on {{ this }} using gin (document) where age_tier = 1",
-        "create index on {{ this }} using gin (document) where age_tier = 2",
+        "{% if is_incremental() %}
+        update {{ this }} as search set age_tier = {{ search_age_tier('search.posted_at', 'newest.posted_at') }}
+        from (select max(posted_at) as posted_at from {{ ref('fct_messages') }}) as newest
+        where search.age_tier <> {{ search_age_tier('search.posted_at', 'newest.posted_at') }}
+        {% endif %}",
+        "{{ create_index_once('gin (document) where age_tier = 0', 'tier0',
+                              '%USING gin (document) WHERE (age_tier = 0)') }}",
+        "{{ create_index_once('gin (document) where age_tier = 1', 'tier1',
+                              '%USING gin (document) WHERE (age_tier = 1)') }}",
+        "{{ create_index_once('gin (document) where age_tier = 2', 'tier2',
+                              '%USING gin (document) WHERE (age_tier = 2)') }}",
     ],
 ) }}
 
@@ -23,12 +46,16 @@ with
 messages as (
 
     select * from {{ ref('fct_messages') }}
+    {% if is_incremental() %}
+    where source_updated_at > {{ incremental_watermark() }}
+    {% endif %}
 
 ),
 
+-- Over every message, not only the changed ones: the tiers count back from the newest post of all.
 newest as (
 
-    select max(posted_at) as posted_at from messages
+    select max(posted_at) as posted_at from {{ ref('fct_messages') }}
 
 )
 
@@ -38,13 +65,10 @@ select
     messages.message_id,
     messages.posted_at,
     messages.view_count,
-    case
-        when messages.posted_at >= newest.posted_at - interval '30 days' then 0
-        when messages.posted_at >= newest.posted_at - interval '365 days' then 1
-        else 2
-    end as age_tier,
+    {{ search_age_tier('messages.posted_at', 'newest.posted_at') }} as age_tier,
     to_tsvector('simple', messages.message_text)
-        || array_to_tsvector(array['@' || messages.channel_name]) as document
+        || array_to_tsvector(array['@' || messages.channel_name]) as document,
+    messages.source_updated_at
 from messages
 cross join newest
 where coalesce(messages.message_text, '') <> ''

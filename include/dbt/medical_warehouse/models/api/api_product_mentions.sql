@@ -1,16 +1,37 @@
 -- A narrow copy of the product mentions, indexed for GET /api/reports/top-products with channel / date filters,
 -- and stored in (channel, day) order so that a channel's last quarter is a few adjacent pages, not one page
 -- per mention.
-{{ config(indexes=[
-    {'columns': ['channel_name', 'date_key']},
-    {'columns': ['date_key']},
-]) }}
+-- Incremental: the mentions of new and changed messages are replaced (the pre-hook first drops the old ones, so
+-- a message edited to name fewer products loses the others), as in fct_product_mentions.
+-- depends_on: {{ ref('fct_messages') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    indexes=[
+        {'columns': ['channel_name', 'date_key']},
+        {'columns': ['date_key']},
+        {'columns': ['message_key']},
+        {'columns': ['source_updated_at']},
+    ],
+    pre_hook=["
+        {% if is_incremental() %}
+        delete from {{ this }} where message_key in (
+            select message_key from {{ ref('fct_messages') }}
+            where source_updated_at > {{ incremental_watermark() }}
+        )
+        {% endif %}
+    "],
+) }}
 
 with
 
 product_mentions as (
 
     select * from {{ ref('fct_product_mentions') }}
+    {% if is_incremental() %}
+    where source_updated_at > {{ incremental_watermark() }}
+    {% endif %}
 
 ),
 
@@ -35,7 +56,8 @@ select
     product_mentions.pack_size,
     product_mentions.strength,
     product_mentions.pack_count,
-    product_mentions.price_birr
+    product_mentions.price_birr,
+    product_mentions.source_updated_at
 from product_mentions
 left join products on product_mentions.product_key = products.product_key
 order by product_mentions.channel_name, product_mentions.date_key
