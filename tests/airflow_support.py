@@ -37,3 +37,16 @@ def airflow_token(monkeypatch) -> str:
     token = manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
     yield token
     purge_cached_app()
+
+
+def load_plugin(file_name: str):
+    """A module of plugins/, loaded fresh from its file (as Airflow's plugin manager loads it), so each test
+    sees the environment it set."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "plugins" / file_name
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,19 +3,15 @@ checks, and one channel_stale alert per silence through the webhook and a real S
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import os
-import socket
 import tempfile
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from medical_telegram import freshness
+from tests.alert_sinks import MailSink, WebhookSink
 
 # check_freshness's module imports Airflow: a private, empty AIRFLOW_HOME (no metadata DB is needed).
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="mtw_airflow_home_"))
@@ -87,48 +83,19 @@ def test_settings_come_from_the_run_time_settings(monkeypatch):
 
 # --- the task's core: records, and alerts once per silence ---------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def webhook():
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
+    sink = WebhookSink()
+    yield sink.url, sink.received
+    sink.shutdown()
 
 
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd, no auth) that keeps what it receives; yields (port, messages)."""
-    from aiosmtpd.controller import Controller
-
-    messages = []
-
-    class Sink:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-            messages.append((list(envelope.rcpt_tos),
-                             email.message_from_bytes(envelope.content, policy=email.policy.default)))
-            return "250 OK"
-
-    controller = Controller(Sink(), hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller.port, messages
-    controller.stop()
+    sink = MailSink()
+    yield sink.port, sink.messages
+    sink.stop()
 
 
 @pytest.fixture

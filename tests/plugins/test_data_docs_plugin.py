@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "data_docs_plugin.py"
+from tests import airflow_support
 
 
 def load_plugin():
-    spec = importlib.util.spec_from_file_location("data_docs_plugin_under_test", PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return airflow_support.load_plugin("data_docs_plugin.py")
 
 
 def test_plugin_serves_only_logged_in_users(monkeypatch, tmp_path, airflow_token):

@@ -3,22 +3,17 @@ the warehouse (the sample built by dbt)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "pipeline_monitor_plugin.py"
+from tests import airflow_support
 
 
 def load_plugin():
-    spec = importlib.util.spec_from_file_location("pipeline_monitor_plugin_under_test", PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return airflow_support.load_plugin("pipeline_monitor_plugin.py")
 
 
 def as_connection_uri(dsn: str) -> str:

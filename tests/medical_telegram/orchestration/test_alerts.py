@@ -7,9 +7,6 @@ import email
 import email.policy
 import json
 import logging
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import SimpleNamespace
 
 import psycopg
@@ -17,26 +14,14 @@ import pytest
 
 from medical_telegram.orchestration import alerts
 from medical_telegram.orchestration.alerts import on_failure_alert
+from tests.alert_sinks import WebhookSink, free_port
 
 
 @pytest.fixture
 def webhook():
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
+    sink = WebhookSink()
+    yield sink.url, sink.received
+    sink.shutdown()
 
 
 def _context():
@@ -77,12 +62,6 @@ def test_without_a_webhook_the_alert_is_only_logged(monkeypatch, caplog):
 SMTP_LOGIN, SMTP_PASSWORD = "alerts", "s3cret-smtp-pass"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class SmtpSink:
     """An aiosmtpd handler that keeps every message it is sent: (envelope sender, recipients, parsed message)."""
 
@@ -109,7 +88,7 @@ def smtp_server():
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port(), authenticator=_authenticate,
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), authenticator=_authenticate,
                             auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
     controller.start()
     yield controller.port, sink
@@ -208,7 +187,7 @@ def test_no_mail_without_an_smtp_connection(monkeypatch, smtp_server):
 def test_an_unreachable_smtp_server_only_logs(monkeypatch, webhook, warehouse_dsn, caplog):
     url, received = webhook
     monkeypatch.setenv("ALERT_WEBHOOK_URL", url)
-    monkeypatch.setenv("AIRFLOW_CONN_ALERT_SMTP", _smtp_json(_free_port()))  # nothing listens there
+    monkeypatch.setenv("AIRFLOW_CONN_ALERT_SMTP", _smtp_json(free_port()))  # nothing listens there
     monkeypatch.setenv("ALERT_EMAIL_TO", "oncall@example.org")
     monkeypatch.setenv("WAREHOUSE_DSN", warehouse_dsn)
     with caplog.at_level(logging.INFO, logger="medical_telegram.alerts"):
@@ -221,7 +200,7 @@ def test_an_unreachable_smtp_server_only_logs(monkeypatch, webhook, warehouse_ds
 
 
 def test_an_unreachable_warehouse_only_logs(monkeypatch, caplog):
-    monkeypatch.setenv("WAREHOUSE_DSN", f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing")
+    monkeypatch.setenv("WAREHOUSE_DSN", f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
     with caplog.at_level(logging.INFO, logger="medical_telegram.alerts"):
         on_failure_alert(_context())
     assert "could not record the alert in monitoring.alerts" in caplog.text

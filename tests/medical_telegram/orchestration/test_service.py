@@ -10,17 +10,12 @@ export is split into three exports, so three ingestions each bring new posts.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import http.server
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +25,7 @@ import psycopg
 import pytest
 
 from medical_telegram.orchestration.service import AirflowClient, ServiceError
+from tests.alert_sinks import MailSink, WebhookSink, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 CHANNEL = "lobelia4cosmetics"
@@ -48,12 +44,6 @@ ALL_DAGS = ("data_ingestion", "data_transformation", "ml_enrichment", "api_servi
             "quality_checks", "health_check", "cleanup", "engagement_refresh")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def split_export(source: Path, target: Path) -> dict[str, Path]:
     """The sample export as three exports: `new` (the newest half of the posts, with the photos), `older` and
     `oldest` (a quarter each, no photos)."""
@@ -70,57 +60,9 @@ def split_export(source: Path, target: Path) -> dict[str, Path]:
     return paths
 
 
-class AlertSink(http.server.ThreadingHTTPServer):
-    """A webhook that keeps what it was sent: the on-failure alerts."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        sink = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                sink.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/alert"
-
-
-class MailSink:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps the subjects of the alert e-mails it gets."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.subjects: list[str] = []
-        sink = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-                sink.subjects.append(str(message["Subject"]))
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
-        self.controller.start()
-
-    @property
-    def connection(self) -> str:
-        return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.controller.port,
-                           "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "airflow@example.org"}})
-
-
 class Stack:
     def __init__(self, env: dict[str, str], state: Path, dsn: str, lake: Path, exports: dict[str, Path],
-                 alerts: AlertSink, mail: MailSink):
+                 alerts: WebhookSink, mail: MailSink):
         self.env, self.state, self.dsn, self.lake, self.exports, self.alerts = env, state, dsn, lake, exports, alerts
         self.mail = mail
         self.api_url = f"http://127.0.0.1:{env['MEDTEL_API_PORT']}"
@@ -199,7 +141,7 @@ def stack(make_database, tmp_path_factory):
     server = f"{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}"
     shutil.copytree(REPO / "include" / "gx", tmp / "gx_root" / "gx", ignore=shutil.ignore_patterns("uncommitted"))
     exports = split_export(REPO / "sample" / "desktop_export", tmp / "exports")
-    alerts = AlertSink()
+    alerts = WebhookSink()
     mail = MailSink()
     secrets = ("TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "WAREHOUSE_DSN", "API_DATABASE_URL")
     env = {k: v for k, v in os.environ.items()
@@ -208,8 +150,8 @@ def stack(make_database, tmp_path_factory):
         "AIRFLOW_CONN_WAREHOUSE_DB": f"postgresql://{server}/{params['dbname']}",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{server}/{metadata['dbname']}",
         "MEDTEL_STATE_DIR": str(tmp / "state"),
-        "MEDTEL_AIRFLOW_PORT": str(_free_port()),
-        "MEDTEL_API_PORT": str(_free_port()),
+        "MEDTEL_AIRFLOW_PORT": str(free_port()),
+        "MEDTEL_API_PORT": str(free_port()),
         "DATA_LAKE_DIR": str(tmp / "lake"),
         "GX_PROJECT_DIR": str(tmp / "gx_root"),
         "CONTAINER_RUNTIME": "local",
@@ -234,7 +176,7 @@ def stack(make_database, tmp_path_factory):
         stopped = stack.service("stop")
         print("stopped:", stopped.stdout.strip())
         alerts.shutdown()
-        mail.controller.stop()
+        mail.stop()
         for log in sorted((tmp / "state" / "logs").glob("*.log")):
             print(f"--- {log.name} (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
 
