@@ -1,22 +1,22 @@
-"""Every 30 minutes: the analytical API is up, its endpoints answer, and how fast.
-
-`api_health` waits (with retries and backoff) for `/api/health`; `check_endpoints` requests each endpoint a
-few times and records status and median latency per endpoint in `monitoring.api_metrics`. The API address
-is the Variable/env `api_base_url` (default http://127.0.0.1:8000).
-"""
-
 from datetime import timedelta
 
 from airflow.sdk import dag
 
-from medical_telegram.orchestration.common import maintenance_gate
-from medical_telegram.orchestration.defaults import cron, dag_kwargs
+from medical_telegram.orchestration.defaults import DEFAULT_ARGS, TAGS, cron
+from medical_telegram.orchestration.maintenance import maintenance_gate
 from medical_telegram.orchestration.monitoring import api_health, check_endpoints
 
 
-@dag(**dag_kwargs(__file__, __doc__, cron("*/30 * * * *"), ["api", "monitoring"],
-                  default_args={"execution_timeout": timedelta(minutes=5)}))
+@dag(schedule=cron("*/30 * * * *"), catchup=False, max_active_runs=1,
+     default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=5)}, tags=[*TAGS, "api", "monitoring"])
 def api_service():
+    """### The analytical API, every 30 minutes
+
+    `api_health` waits (with retries and backoff) for `/api/health`; `check_endpoints` requests each endpoint
+    and records its status and latency in `monitoring.api_metrics` (emits `monitoring_api_metrics`; charted
+    by the Pipeline monitor). The API's address: Variable/env `api_base_url`. The tasks:
+    `src/medical_telegram/orchestration/monitoring.py`.
+    """
     maintenance_gate() >> api_health() >> check_endpoints()
 
 

@@ -157,9 +157,7 @@ The same numbers as JSON: <a href="{URL_PREFIX}/data.json">data.json</a>.</p>
 
 
 def read_snapshot() -> dict:
-    from medical_telegram.orchestration.common import warehouse_dsn
-
-    with warehouse.connect(warehouse_dsn()) as conn:
+    with warehouse.connect() as conn:
         conn.read_only = True
         return monitor.snapshot(conn)
 

@@ -1,8 +1,9 @@
-"""Build the bundled sample (sample/) from the real posts of @lobelia4cosmetics in ../shared/fixtures.
+"""Build the bundled sample (sample/) from the real posts of @lobelia4cosmetics: a folder with the channel's
+messages.json and images/ as scraped (the maintainer's fixtures; not part of the repository).
 
-Run once by a maintainer; the output is committed, so a user's clone needs no ../shared:
+Run once by a maintainer; the output is committed, so a user's clone needs nothing else:
 
-    .venv/bin/python scripts/build_sample.py [--fixtures ../shared/fixtures/telegram/lobelia4cosmetics]
+    .venv/bin/python scripts/build_sample.py --fixtures DIR
 
 Writes
   sample/lake/          a lake snapshot: the 100 posts as lake records (they were scraped with Telethon on
@@ -126,8 +127,8 @@ def service_message(service_id: int, instant: datetime, action: str, **extra) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fixtures", type=Path,
-                        default=PROJECT.parent / "shared" / "fixtures" / "telegram" / CHANNEL)
+    parser.add_argument("--fixtures", type=Path, required=True,
+                        help="the folder with messages.json and images/ of the channel's real posts")
     parser.add_argument("--out", type=Path, default=PROJECT / "sample")
     args = parser.parse_args()
 

@@ -17,8 +17,12 @@ import pytest
 from medical_telegram import warehouse
 from medical_telegram.migrate import migrate
 
-from docker_policy import pytest_runtest_makereport  # noqa: F401  (a hook: pytest finds it by name here)
-from sample_data import SAMPLE_DETECTIONS, SAMPLE_DIR
+from tests.docker_policy import pytest_runtest_makereport  # noqa: F401  (a hook: pytest finds it by name here)
+from tests.sample_data import SAMPLE_DETECTIONS, SAMPLE_DIR
+
+# Fixtures shared across folders: the container tests' (docker_engine, the images, shared_lake) and the
+# detector's (yolo_cli, detected_lake: tests/images/yolo and the detections loader's test).
+pytest_plugins = ["tests.docker_support", "tests.images.yolo.fixtures"]
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -103,29 +107,32 @@ def lake_root(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse_dsn(make_database) -> str:
-    """A warehouse built from the bundled sample: migrated, sample/lake loaded, SAMPLE_DETECTIONS in
-    raw.image_detections, then `dbt build` (staging, marts and every dbt test). Shared by the session: read it,
-    do not write to it (build your own with make_database for tests that change data)."""
+def sample_warehouse_dsn(make_database, tmp_path_factory) -> str:
+    """A warehouse built from the bundled sample: migrated, sample/lake loaded, SAMPLE_DETECTIONS loaded from a
+    detections file as the detector writes them, then `dbt build` (staging, marts and every dbt test). Shared by
+    the session: read it, do not write to it (build your own with make_database for tests that change data)."""
+    import json
+
     from medical_telegram.dbt_runner import run_dbt
+    from medical_telegram.detections_loader import load_detections
     from medical_telegram.loader import load_messages
 
+    detections = tmp_path_factory.mktemp("sample_detections")
+    run = detections / "enriched" / "detections" / "yolov8n" / "2026-01-18" / "sample.json"
+    run.parent.mkdir(parents=True)
+    run.write_text(json.dumps([
+        {"channel_name": channel, "message_id": message_id, "model_name": model, "detection_index": index,
+         "image_path": f"raw/images/{channel}/{message_id}.jpg", "weights_hash": "sample", "detected_class": cls,
+         "class_id": class_id, "confidence": confidence,
+         **dict(zip(("x_min", "y_min", "x_max", "y_max"), box or (None,) * 4, strict=True)),
+         "image_width": size[0], "image_height": size[1], "detected_at": "2026-01-18T14:00:00+00:00"}
+        for channel, message_id, model, index, cls, class_id, confidence, box, size in SAMPLE_DETECTIONS]))
     dsn = make_database("mtw_sample")
     with psycopg.connect(dsn) as conn:
         migrate(conn)
         load_messages(conn, SAMPLE_DIR / "lake")
-        with conn.cursor() as cur:
-            cur.executemany(
-                """insert into raw.image_detections (channel_name, message_id, model_name, detection_index,
-                       image_path, weights_hash, detected_class, class_id, confidence, x_min, y_min, x_max, y_max,
-                       image_width, image_height, detected_at, lake_file)
-                   values (%s, %s, %s, %s, %s, 'sample', %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                           '2026-01-18T14:00:00+00:00', 'enriched/detections/sample.json')""",
-                [(channel, message_id, model, index, f"raw/images/{channel}/{message_id}.jpg", cls, class_id,
-                  confidence, *(box or (None,) * 4), *size)
-                 for channel, message_id, model, index, cls, class_id, confidence, box, size in SAMPLE_DETECTIONS],
-            )
-        conn.commit()
+        summary = load_detections(conn, detections).as_dict()
+        assert summary["inserted"] == len(SAMPLE_DETECTIONS) and summary["quarantined"] == 0, summary
     run_dbt(["build"], dsn)
     return dsn
 

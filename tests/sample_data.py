@@ -1,4 +1,4 @@
-"""What the tests know of the bundled sample (importable from any test folder: `from sample_data import ...`)."""
+"""What the tests know of the bundled sample (importable from any test folder: `from tests.sample_data import ...`)."""
 
 from pathlib import Path
 

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
-import shutil
 import sys
-import time
-from collections import Counter
 from pathlib import Path
 
 from medical_telegram import lake, warehouse
 from medical_telegram.export_importer import ExportError, import_export
 from medical_telegram.loader import load_messages
 from medical_telegram.migrate import migrate
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-SAMPLE_DIR = PROJECT_DIR / "sample"
-SAMPLE_CHANNEL = "lobelia4cosmetics"
-
 
 def _channel_map(values: list[str]) -> dict[int, str]:
     mapping = {}
@@ -53,46 +44,6 @@ def cmd_warehouse(args) -> dict:
     return {"dsn": warehouse.redact(dsn), "embedded": warehouse.configured_dsn() is None}
 
 
-def seed_sample_lake(root: Path) -> dict[str, int]:
-    """Merge the bundled lake snapshot into the lake; idempotent, existing newer data wins."""
-    source = SAMPLE_DIR / "lake"
-    records = [lake.MessageRecord.from_dict(r)
-               for path in sorted((source / lake.MESSAGES_DIR).glob("*/*.json")) for r in lake.read_messages(path)]
-    lake.write_messages(root, records)
-    copied = 0
-    for image in sorted((source / lake.IMAGES_DIR).rglob("*.jpg")):
-        target = root / image.relative_to(source)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(image, target)
-            copied += 1
-    return {"messages": len(records), "images_copied": copied}
-
-
-def lake_inventory(root: Path) -> dict[str, dict[str, int]]:
-    messages = Counter(p.stem for p in (root / lake.MESSAGES_DIR).glob("*/*.json")
-                       for _ in lake.read_messages(p))
-    images = Counter(p.parent.name for p in (root / lake.IMAGES_DIR).glob("*/*.jpg"))
-    quarantined = sum(1 for p in (root / lake.QUARANTINE_DIR).rglob("*.reason.txt"))
-    inventory = {name: {"messages": messages[name], "images": images[name]} for name in sorted(messages | images)}
-    return {"channels": inventory, "quarantined_files": quarantined}
-
-
-class DemoError(RuntimeError):
-    pass
-
-
-def marts_summary(dsn: str) -> dict:
-    with warehouse.connect(dsn) as conn:
-        counts = {table: conn.execute(f"select count(*) from marts.{table}").fetchone()[0]
-                  for table in ("fct_messages", "fct_product_mentions", "fct_image_detections", "dim_channels")}
-        top = conn.execute(
-            "select product_name, count(*), percentile_cont(0.5) within group (order by price_birr)"
-            " from marts.fct_product_mentions group by 1 order by 2 desc, 1 limit 5").fetchall()
-    return {"rows": counts, "top_products": [{"product": p, "mentions": n, "median_price_birr": m}
-                                             for p, n, m in top]}
-
-
 def cmd_up(args) -> dict:
     from medical_telegram.orchestration import service
 
@@ -107,72 +58,9 @@ def cmd_stop(args) -> dict:
 
 def cmd_demo(args) -> dict:
     """The main job on the bundled sample: the local service up, full_pipeline through its scheduler."""
-    from medical_telegram.orchestration import service
+    from medical_telegram.demo import demo
 
-    root = lake.lake_dir()
-    log = logging.getLogger("medtel.demo")
-    log.info("lake: %s", root)
-    seeded = seed_sample_lake(root)
-    log.info("sample lake snapshot: %(messages)d posts merged, %(images_copied)d photos copied", seeded)
-    dsn = warehouse.warehouse_dsn()
-    log.info("warehouse: %s%s", warehouse.redact(dsn), " (embedded)" if warehouse.configured_dsn() is None else "")
-    say = functools.partial(print, file=sys.stderr, flush=True)
-    if args.load_only:
-        with warehouse.connect(dsn) as conn:
-            migrate(conn)
-            loaded = load_messages(conn, root).as_dict()
-    else:
-        stack = service.Stack.from_env()
-        say("Starting the local service (warehouse, Airflow api-server/scheduler/dag-processor/triggerer, API);"
-            " what is already up is reused ...")
-        began = time.monotonic()
-        up = service.up(stack)
-        say(f"  up in {time.monotonic() - began:.0f} s; logs in {up['logs']}")
-        outcome = service.run_dag(stack, "full_pipeline")
-        log.info("full_pipeline: %s, %d tasks", outcome["state"], len(outcome["tasks"]))
-        if outcome["state"] != "success":
-            failed = [t for t, state in outcome["tasks"].items() if state not in ("success", "skipped")]
-            raise DemoError(f"full_pipeline did not succeed (failed: {', '.join(failed) or '?'}); see the run in"
-                            f" {stack.airflow_url}/dags/full_pipeline and the logs in {stack.logs}")
-        # The monitor's health and API panels start with a first measurement (both run every few minutes
-        # once their schedules are on).
-        for check in service.run_dags(stack, ["health_check", "api_service"]):
-            log.info("%s: %s", check["dag_id"], check["state"])
-        with warehouse.connect(dsn) as conn:
-            row = conn.execute("select count(*), coalesce(sum(rows_in), 0), coalesce(sum(quarantined), 0)"
-                               " from raw.load_log where target = 'telegram_messages'").fetchone()
-        loaded = {"files": row[0], "rows_in": row[1], "quarantined": row[2]}
-    with warehouse.connect(dsn) as conn:
-        in_warehouse = dict(conn.execute(
-            "select channel_name, count(*) from raw.telegram_messages group by 1 order by 1").fetchall())
-    inventory = lake_inventory(root)
-    say("\nWhat the lake and the warehouse hold now:")
-    say(f"  {'channel':<24}{'messages':>10}{'images':>8}{'in raw':>8}")
-    for name, counts in inventory["channels"].items():
-        say(f"  {name:<24}{counts['messages']:>10}{counts['images']:>8}{in_warehouse.get(name, 0):>8}")
-    say(f"  loads so far: {loaded['rows_in']} records read, {loaded['quarantined']} quarantined;"
-        f" quarantined files in the lake: {inventory['quarantined_files']}")
-    result = {"lake": str(root), "load": loaded, "lake_inventory": inventory}
-    if args.load_only:
-        return result
-    result["marts"] = marts = marts_summary(dsn)
-    say("  marts: " + ", ".join(f"{table} {n}" for table, n in marts["rows"].items()))
-    say("  top products: " + "; ".join(
-        f"{p['product']} ({p['mentions']}x, median {p['median_price_birr'] or '-'} birr)"
-        for p in marts["top_products"]))
-    credentials = up["login"]
-    say(f"""
-Running in the background (make stop stops it all):
-  Airflow UI       {stack.airflow_url}   login {credentials['user']} / {credentials['password']}
-                   (the password is kept in {credentials['file']})
-  API              {stack.api_url}/docs
-  Pipeline monitor {stack.airflow_url}/plugin/pipeline-monitor   (charts: freshness, volumes, quality, API)
-  Data Docs        {PROJECT_DIR / 'include/gx/uncommitted/data_docs/local_site/index.html'} (or Browse -> Data Docs)
-  Airflow CLI      source scripts/airflow_env.sh && airflow dags list-runs full_pipeline
-  logs             {stack.logs}
-Every schedule is off: `airflow dags unpause <dag_id>` switches one on (README, "The DAGs").
-""")
-    return result
+    return demo(only_load=args.load_only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         result = args.func(args)
-    except (ExportError, warehouse.WarehouseError, DemoError, argparse.ArgumentTypeError, OSError) as exc:
+    except (ExportError, warehouse.WarehouseError, argparse.ArgumentTypeError, OSError) as exc:
         print(f"medtel {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except RuntimeError as exc:  # the local service's errors (ServiceError) say what to do in one line

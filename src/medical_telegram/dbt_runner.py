@@ -45,7 +45,7 @@ def dbt_env(dsn: str) -> dict[str, str]:
     params = psycopg.conninfo.conninfo_to_dict(dsn)
     host = params.get("host") or "127.0.0.1"
     if host.startswith("/"):
-        # Cosmos builds Asset URIs from the host: a socket directory would fail it (DESIGN.md, pitfalls).
+        # Cosmos builds Asset URIs from the host: a socket directory would fail it (docs/architecture.md, pitfalls).
         raise DbtError(f"the warehouse host must be a TCP host, not a socket directory: {redact(dsn)}")
     return {
         "WAREHOUSE_HOST": host,

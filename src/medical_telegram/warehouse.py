@@ -1,8 +1,10 @@
 """Finding the warehouse: a configured PostgreSQL, or an embedded one the project starts itself.
 
-Order: the Airflow connection `warehouse_db` given as AIRFLOW_CONN_WAREHOUSE_DB (URI or JSON), then
+One resolver, `warehouse_dsn()`, for every caller. Order: the Airflow connection `warehouse_db` (inside an
+Airflow process: however Airflow finds it; elsewhere AIRFLOW_CONN_WAREHOUSE_DB, URI or JSON), then
 WAREHOUSE_DSN, then an embedded server (the `pgserver` package's PostgreSQL binaries) with its data in
-WAREHOUSE_EMBEDDED_DIR (default ./.warehouse), started on first use and reused afterwards.
+WAREHOUSE_EMBEDDED_DIR (default ./.warehouse) on WAREHOUSE_EMBEDDED_PORT (55432), started on first use and
+reused afterwards.
 
 The embedded server listens on 127.0.0.1 rather than only on a socket, because dbt, Cosmos's Asset URIs and
 the API all want a host and a port.
@@ -14,19 +16,24 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import psycopg
+from medical_telegram import connections
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
-CONN_ID = "warehouse_db"
+CONN_ID = connections.WAREHOUSE
 EMBEDDED_PORT = 55432
 
 
@@ -34,33 +41,54 @@ class WarehouseError(RuntimeError):
     pass
 
 
-def dsn_from_airflow_conn(value: str) -> str:
-    """Turn an AIRFLOW_CONN_* value (URI or JSON) into a libpq URI."""
+def _dsn_from_fields(login: str | None, password: str | None, host: str | None, port, database: str | None) -> str:
+    user = quote(login or "", safe="")
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    return f"postgresql://{auth}{host or '127.0.0.1'}{f':{port}' if port else ''}/{database or 'postgres'}"
+
+
+def dsn_from_airflow_conn(value) -> str:
+    """A libpq URI from an Airflow connection: a Connection object, or an AIRFLOW_CONN_* value (URI or JSON)."""
+    if not isinstance(value, str):  # a Connection (airflow.sdk or airflow.models)
+        return _dsn_from_fields(value.login, value.password, value.host, value.port, value.schema)
     value = value.strip()
     if value.startswith("{"):
         conn = json.loads(value)
-        user = quote(conn.get("login") or "", safe="")
-        password = conn.get("password")
-        auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
-        host = conn.get("host") or "127.0.0.1"
-        port = f":{conn['port']}" if conn.get("port") else ""
-        database = conn.get("schema") or conn.get("database") or "postgres"
-        return f"postgresql://{auth}{host}{port}/{database}"
+        return _dsn_from_fields(conn.get("login"), conn.get("password"), conn.get("host"), conn.get("port"),
+                                conn.get("schema") or conn.get("database"))
     parts = urlsplit(value)
     if parts.scheme not in ("postgres", "postgresql"):
         raise WarehouseError(f"{CONN_ID} must be a postgres connection, got scheme {parts.scheme!r}")
     return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
 
 
-def configured_dsn() -> str | None:
-    if conn := os.environ.get("AIRFLOW_CONN_WAREHOUSE_DB"):
+def configured_dsn(*, ask_airflow: bool = True) -> str | None:
+    """The configured warehouse, or None when there is none (then warehouse_dsn() starts the embedded one).
+
+    ask_airflow=False reads the environment only (DAG parsing: no round trip to Airflow's database)."""
+    if ask_airflow and (conn := connections.airflow_connection(CONN_ID)) is not None:
         return dsn_from_airflow_conn(conn)
+    if value := os.environ.get("AIRFLOW_CONN_WAREHOUSE_DB"):
+        return dsn_from_airflow_conn(value)
     return os.environ.get("WAREHOUSE_DSN") or None
+
+
+def embedded_port() -> int:
+    return int(os.environ.get("WAREHOUSE_EMBEDDED_PORT") or EMBEDDED_PORT)
 
 
 def warehouse_dsn() -> str:
     """The DSN of the warehouse, starting the embedded server when nothing is configured."""
     return configured_dsn() or EmbeddedPostgres().start()
+
+
+def address(dsn: str) -> tuple[str, int, str]:
+    """(host, port, database) of a libpq DSN, URI or key=value, without connecting (and without psycopg)."""
+    if "://" in dsn:
+        parts = urlsplit(dsn)
+        return parts.hostname or "127.0.0.1", parts.port or 5432, parts.path.lstrip("/") or "postgres"
+    fields = dict(item.split("=", 1) for item in shlex.split(dsn) if "=" in item)
+    return fields.get("host") or "127.0.0.1", int(fields.get("port") or 5432), fields.get("dbname") or "postgres"
 
 
 # libpq's password parameters, in a query string (`?password=...`) or a key=value DSN (`password='a b'`).
@@ -81,12 +109,21 @@ def redact(dsn: str) -> str:
     return urlunsplit(parts)
 
 
-def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:
+def connect(dsn: str | None = None, *, migrated: bool = False, **kwargs) -> psycopg.Connection:
+    """A psycopg connection to the warehouse (warehouse_dsn() unless given); migrated=True first brings its
+    schema up to date (what every task that writes does)."""
+    import psycopg
+
     dsn = dsn or warehouse_dsn()
     try:
-        return psycopg.connect(dsn, **kwargs)
+        conn = psycopg.connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:
         raise WarehouseError(f"cannot reach the warehouse at {redact(dsn)}: {exc}".strip()) from None
+    if migrated:
+        from medical_telegram.migrate import migrate
+
+        migrate(conn)
+    return conn
 
 
 class EmbeddedPostgres:
@@ -97,7 +134,7 @@ class EmbeddedPostgres:
         self.pgdata = self.directory / "pgdata"
         self.socket_dir = self.directory / "socket"
         self.logfile = self.directory / "postgres.log"
-        self.port = port or int(os.environ.get("WAREHOUSE_EMBEDDED_PORT", EMBEDDED_PORT))
+        self.port = port or embedded_port()
         self.database = "warehouse"
 
     @property
@@ -182,6 +219,8 @@ class EmbeddedPostgres:
             self._pg("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", **self._run_as())
 
     def _ensure_database(self) -> None:
+        import psycopg
+
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
             exists = conn.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()
             if not exists:

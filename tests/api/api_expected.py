@@ -175,7 +175,7 @@ ROLES = PROJECT_DIR / "include" / "dbt" / "medical_warehouse" / "seeds" / "detec
 
 
 def image_categories(detections: list[tuple[int, str | None]]) -> dict[str, set[int]]:
-    """category -> message ids, by DESIGN.md's rule on (message_id, detected_class) rows: promotional = person
+    """category -> message ids, by the rule of docs/architecture.md on (message_id, detected_class) rows: promotional = person
     and product, product_display = product only, lifestyle = person only, other = neither."""
     with ROLES.open(newline="", encoding="utf-8") as f:
         roles = {r["detected_class"].lower(): r["role"] for r in csv.DictReader(f)}

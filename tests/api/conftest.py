@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api_harness import API_ROLE, as_role, serve_api
+from tests.api.api_harness import API_ROLE, as_role, serve_api
 
 
 @pytest.fixture(scope="session")

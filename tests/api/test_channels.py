@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-import api_expected as expected
+from tests.api import api_expected as expected
 
 CHANNEL = "lobelia4cosmetics"
 

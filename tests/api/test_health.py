@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api_harness import free_port, serve_api
+from tests.api.api_harness import free_port, serve_api
 
 
 def test_read_health_reachable(api):

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import psycopg
 import pytest
 
-import api_expected as expected
+from tests.api import api_expected as expected
 
 CHANNEL = "lobelia4cosmetics"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import api_expected as expected
+from tests.api import api_expected as expected
 
 
 def _search(api, **params):

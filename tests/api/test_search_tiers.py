@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from api_harness import API_ROLE, as_role, serve_api
+from tests.api.api_harness import API_ROLE, as_role, serve_api
 from medical_telegram.migrate import migrate
 
 NEWEST = datetime(2026, 1, 18, 12, tzinfo=UTC)

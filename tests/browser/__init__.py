@@ -1,6 +1,6 @@
 """A headless-browser probe for tests: open a page in Debian's Chromium, offline, and report what it did.
 
-    from browser import probe, require_browser
+    from tests.browser import probe, require_browser
 
     require_browser()                      # skip (or, with MEDTEL_REQUIRE_BROWSER=1, fail) when it can't run
     report = probe("http://127.0.0.1:8000/index.html", evaluate="typeof jQuery")

@@ -1,8 +1,6 @@
 """Airflow reads AIRFLOW_HOME when it is first imported: the DAG tests get a private, empty one (parsing
 needs no metadata database), and never the example DAGs."""
 
-import os
-import tempfile
+from tests.airflow_support import use_private_airflow_home
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="mtw_airflow_home_"))
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+use_private_airflow_home()

@@ -1,4 +1,4 @@
-"""DAG integrity: every file under dags/ parses with no secrets set, and the DAGs are the ones of DESIGN.md.
+"""DAG integrity: every file under dags/ parses with no secrets set, and the DAGs are the ones of docs/architecture.md.
 
 The nine schedules (eight DAGs of the DAG table plus the daily engagement refresh, which is its own DAG):
 
@@ -99,10 +99,10 @@ def test_file_parses_without_errors(bags, path):
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_dag_conventions(bags, path):
     dag = bags[path.name].dags[path.stem]
-    assert dag.doc_md and dag.doc_md.strip(), "module docstring as doc_md"
+    assert dag.doc_md and dag.doc_md.strip(), "the DAG function's docstring as doc_md"
     assert dag.catchup is False
     # No start_date: a DAG switched on waits for its next scheduled time instead of running its latest past
-    # interval at once (defaults.dag_kwargs).
+    # interval at once (orchestration/defaults.py).
     assert dag.start_date is None, "no start_date: unpausing must not start a run at once"
     assert "medical-telegram" in dag.tags and len(dag.tags) >= 2
 

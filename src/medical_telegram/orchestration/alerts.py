@@ -27,12 +27,12 @@ import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from medical_telegram import connections, warehouse
 from medical_telegram.orchestration import settings
-from medical_telegram.orchestration.settings import ALERT_CONN_ID
 
 log = logging.getLogger("medical_telegram.alerts")
 
-SMTP_CONN_ID = "alert_smtp"
+SMTP_CONN_ID = connections.ALERT_SMTP
 EMAIL_TO_SETTING = "alert_email_to"
 SUBJECT_PREFIX = "[medical-telegram]"
 DEFAULT_FROM = "medical-telegram@localhost"
@@ -41,17 +41,10 @@ _email_off_logged = False
 
 
 def webhook_url() -> str | None:
-    try:
-        from airflow.sdk import BaseHook
-
-        conn = BaseHook.get_connection(ALERT_CONN_ID)
+    if (conn := connections.airflow_connection(connections.ALERT_WEBHOOK)) is not None:
         url = (conn.extra_dejson or {}).get("url") or conn.host
         if url:
-            if "://" not in url:
-                url = f"{conn.conn_type or 'https'}://{url}"
-            return url
-    except Exception:  # no such connection: fall back to the environment
-        pass
+            return url if "://" in url else f"{conn.conn_type or 'https'}://{url}"
     return os.environ.get("ALERT_WEBHOOK_URL") or None
 
 
@@ -86,12 +79,7 @@ def email_recipients() -> list[str]:
 
 def _smtp_connection():
     """The `alert_smtp` connection, or None when there is none."""
-    try:
-        from airflow.sdk import BaseHook
-
-        return BaseHook.get_connection(SMTP_CONN_ID)
-    except Exception:
-        return None
+    return connections.airflow_connection(SMTP_CONN_ID)
 
 
 def _email_off(why: str) -> None:
@@ -175,20 +163,11 @@ def deliver(subject: str, body: str, payload: dict) -> list[str]:
 
 
 def _warehouse_configured() -> bool:
-    """Whether a warehouse is configured (the `warehouse_db` connection, AIRFLOW_CONN_WAREHOUSE_DB or
-    WAREHOUSE_DSN): an alert records itself there, and never starts the embedded server to do so."""
+    """Whether a warehouse is configured: an alert records itself there, and never starts the embedded
+    server to do so."""
     try:
-        from airflow.sdk import BaseHook
-
-        BaseHook.get_connection(settings.WAREHOUSE_CONN_ID)
-        return True
-    except Exception:
-        pass
-    try:
-        from medical_telegram import warehouse
-
         return warehouse.configured_dsn() is not None
-    except Exception:
+    except Exception:  # a malformed connection: the alert still goes out
         return False
 
 
@@ -202,9 +181,7 @@ def record_alert(kind: str, subject: str, detail: str, delivered: list[str], ded
         log.debug("no warehouse configured: the alert is not recorded")
         return False
     try:
-        from medical_telegram.orchestration.common import connect
-
-        with connect() as conn:
+        with warehouse.connect(migrated=True) as conn:
             conn.execute(_INSERT + " on conflict (dedup_key) do nothing",
                          (kind, mask(subject), mask(detail), delivered, dedup_key))
             conn.commit()

@@ -9,14 +9,9 @@ never schedules.
 
 from __future__ import annotations
 
-import json
-import os
-from urllib.parse import urlsplit
-
 from airflow.sdk import Asset
 
 _SCHEME = "medtel"
-_EMBEDDED_PORT = 55432  # medical_telegram.warehouse.EMBEDDED_PORT
 
 
 def _asset(name: str, path: str, group: str) -> Asset:
@@ -44,19 +39,12 @@ def postgres_table_asset(schema: str, table: str) -> Asset:
     """The Asset of a warehouse table under its PostgreSQL URI, from the configured connection.
 
     Only host, port and database are used (never credentials), and nothing connects: when no warehouse is
-    configured, the embedded server's address is assumed.
+    configured, the embedded server's address is assumed. The environment only, as at every DAG parse.
     """
-    # Read here rather than through medical_telegram.warehouse: every DAG parse would import psycopg.
-    conn = os.environ.get("AIRFLOW_CONN_WAREHOUSE_DB", "").strip()
-    if conn.startswith("{"):
-        fields = json.loads(conn)
-        host, port = fields.get("host") or "127.0.0.1", fields.get("port") or 5432
-        database = fields.get("schema") or fields.get("database") or "postgres"
-    else:
-        dsn = conn or os.environ.get("WAREHOUSE_DSN") or f"postgresql://127.0.0.1:{_EMBEDDED_PORT}/warehouse"
-        parts = urlsplit(dsn) if "://" in dsn else urlsplit("postgresql://127.0.0.1/postgres")
-        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
-        database = parts.path.lstrip("/") or "postgres"
+    from medical_telegram import warehouse
+
+    host, port, database = warehouse.address(warehouse.configured_dsn(ask_airflow=False)
+                                             or warehouse.EmbeddedPostgres().dsn)
     return Asset(f"postgres://{host}:{port}/{database}/{schema}/{table}", group="warehouse")
 
 

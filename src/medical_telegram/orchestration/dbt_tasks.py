@@ -4,7 +4,7 @@
   `python -m medical_telegram.dbt_runner`: parsing a DAG never runs dbt.
 - The profile comes from the Airflow connection `warehouse_db` (PostgresUserPasswordProfileMapping): the
   password reaches dbt as an environment variable, never a file. The connection's host must be a TCP host,
-  not a socket directory, or Cosmos cannot build the models' Asset URIs (DESIGN.md, pitfalls).
+  not a socket directory, or Cosmos cannot build the models' Asset URIs (docs/architecture.md, pitfalls).
 - dbt runs from its own virtual environment (.venvs/dbt, or DBT_EXECUTABLE) as a subprocess.
 - Each model is followed by its tests (TestBehavior.AFTER_EACH), so a failing test stops what depends on it.
 - Execution mode (DBT_EXECUTION_MODE, read at parse time): `watcher` (default) runs ONE `dbt build
@@ -41,9 +41,9 @@ from cosmos import (
 from cosmos.constants import InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from medical_telegram import dbt_runner
+from medical_telegram import connections, dbt_runner
 
-WAREHOUSE_CONN_ID = "warehouse_db"
+WAREHOUSE_CONN_ID = connections.WAREHOUSE
 PROFILE_NAME = "medical_warehouse"
 TARGET_NAME = "warehouse"
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from airflow.sdk import Metadata, task, task_group
 
 from medical_telegram.orchestration import assets, settings
-from medical_telegram.orchestration.common import connect
+from medical_telegram.warehouse import connect
 from medical_telegram.orchestration.containers import ContainerTaskOperator
 from medical_telegram.orchestration.quality_tasks import validate
 from medical_telegram.orchestration.transformation import ENRICHMENT_SELECT
@@ -26,7 +26,7 @@ def load_detections(detector_summary: str | None = None) -> dict:
     """Detection files not loaded yet → raw.image_detections."""
     from medical_telegram.detections_loader import load_detections as load
 
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         return load(conn, settings.lake_dir()).as_dict()
 
 

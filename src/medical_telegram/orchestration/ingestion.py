@@ -17,7 +17,7 @@ import logging
 from airflow.sdk import Metadata, task, task_group
 
 from medical_telegram.orchestration import assets, settings
-from medical_telegram.orchestration.common import connect
+from medical_telegram.warehouse import connect
 from medical_telegram.orchestration.containers import ContainerTaskOperator
 from medical_telegram.orchestration.quality_tasks import validate
 
@@ -51,7 +51,7 @@ def load_raw(scrape_results) -> dict:
 
     # len() of the mapped results is one count query (iterating would probe past the end).
     log.info("%d scraper run(s) finished; loading the lake %s", len(scrape_results), settings.lake_dir())
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         summary = load_messages(conn, settings.lake_dir())
     return summary.as_dict()
 
@@ -115,16 +115,21 @@ def _publish_lake_images(scrape_results) -> dict:
     return {"new_photos": photos}
 
 
-def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None, announce: bool = True):
+def ingestion_group(*, emits, group_id: str = "ingest", refresh_days: int | None = None):
     """scrape ×N (mapped, pool telegram) → load_raw → validate_raw (GX) → publish_raw_messages, and
     publish_lake_images beside it; report_sources after load_raw (fails the run when a scrape failed).
 
-    The publish tasks emit their Asset events only when something changed (rows inserted or updated, new
-    photos); otherwise they end as skipped, and a skipped task emits nothing. announce=False leaves out the
-    events other DAGs are scheduled on (raw_telegram_messages, lake_telegram_images): full_pipeline does that
-    work itself, so its runs must not queue data_transformation or ml_enrichment to do it again.
+    emits: which of the Assets other DAGs are scheduled on the group announces, raw_telegram_messages and
+    lake_telegram_images (the lineage Assets lake_telegram_messages and the raw table's are always emitted).
+    full_pipeline passes none: it does data_transformation's and ml_enrichment's work itself, so its runs must
+    not queue them to do it again. The publish tasks emit only when something changed (rows inserted or
+    updated, new photos); otherwise they end as skipped, and a skipped task emits nothing.
     """
-    raw_outlets = [assets.LAKE_MESSAGES, assets.PG_RAW_MESSAGES, *([assets.RAW_MESSAGES] if announce else [])]
+    unknown = set(emits) - {assets.RAW_MESSAGES, assets.LAKE_IMAGES}
+    if unknown:
+        raise ValueError(f"ingestion_group emits raw_telegram_messages or lake_telegram_images, not {unknown}")
+    raw_outlets = [assets.LAKE_MESSAGES, assets.PG_RAW_MESSAGES, *([assets.RAW_MESSAGES]
+                                                                   if assets.RAW_MESSAGES in emits else [])]
 
     @task(task_id="publish_raw_messages", outlets=raw_outlets)
     def publish_raw_messages(load: dict, quality: dict):
@@ -153,7 +158,7 @@ def ingestion_group(group_id: str = "ingest", refresh_days: int | None = None, a
         checked = validate.override(task_id="validate_raw")("raw_messages")
         loaded >> checked
         publish_raw_messages(loaded, checked)
-        if announce:  # after the load, so ml_enrichment finds the photos' messages in raw
+        if assets.LAKE_IMAGES in emits:  # after the load, so ml_enrichment finds the photos' messages in raw
             checked >> publish_lake_images(scraped.output)
 
     return ingest()

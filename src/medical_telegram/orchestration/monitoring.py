@@ -9,7 +9,7 @@ from pathlib import Path
 from airflow.sdk import Metadata, task
 
 from medical_telegram.orchestration import assets, settings
-from medical_telegram.orchestration.common import connect, warehouse_dsn
+from medical_telegram.warehouse import connect, warehouse_dsn
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def run_health_checks(*, run_id=None):
         log.info("%-20s %-7s %s", check.name, check.status, check.detail)
     warehouse_check = checks[0]
     if warehouse_check.status == health.OK:
-        with connect() as conn:
+        with connect(migrated=True) as conn:
             health.record(conn, checks, run_id)
     failed = [c.name for c in checks if c.status == health.FAILED]
     yield Metadata(assets.HEALTH, {"failed": failed, "checks": {c.name: c.status for c in checks}})
@@ -82,7 +82,7 @@ def freshness_check(conn, now: datetime, config, run_id: str | None = None) -> l
 def check_freshness(*, run_id=None):
     """Channels that usually post daily and went quiet: recorded, and alerted once per silence (never a
     failure: the alert is the signal)."""
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         results = freshness_check(conn, datetime.now(UTC), freshness_settings(), run_id)
     return [f.as_dict() for f in results]
 
@@ -95,7 +95,7 @@ def check_endpoints(*, run_id=None):
     results = api_metrics.check_all(settings.api_url())
     for result in results:
         log.info("%-16s %s %s", result.endpoint, "ok  " if result.ok else "FAIL", result.detail)
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         api_metrics.record(conn, results, run_id)
     latencies = {r.endpoint: r.latency_ms for r in results}
     yield Metadata(assets.API_METRICS, {"latency_ms": latencies, "failed": [r.endpoint for r in results if not r.ok]})
@@ -121,7 +121,7 @@ def lake_retention() -> dict:
     from medical_telegram import cleanup
 
     keep_days = int(settings.setting("lake_retention_days", "90"))
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         return cleanup.lake_retention(conn, settings.lake_dir(), keep_days).as_dict()
 
 
@@ -129,7 +129,7 @@ def lake_retention() -> dict:
 def vacuum_analyze() -> list[str]:
     from medical_telegram import cleanup
 
-    connect().close()  # migrations first, so every table exists
+    connect(migrated=True).close()  # migrations first, so every table exists
     return cleanup.vacuum_analyze(warehouse_dsn())
 
 
@@ -139,7 +139,7 @@ def trim_old_records() -> dict:
     from medical_telegram import cleanup
 
     keep_days = int(settings.setting("monitoring_retention_days", "30"))
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         rows = cleanup.trim_monitoring(conn, keep_days)
     log_dir = Path(settings.env("AIRFLOW__LOGGING__BASE_LOG_FOLDER") or _airflow_log_dir())
     files = cleanup.trim_logs(log_dir, int(settings.setting("log_retention_days", "30")))

@@ -13,11 +13,11 @@ def validate(checkpoint: str, *, run_id=None) -> dict:
     """Run one checkpoint and record its score (monitoring.quality_results, charted by the Pipeline monitor);
     a failed critical expectation fails this task. Returns the result (and score)."""
     from medical_telegram import quality
-    from medical_telegram.orchestration.common import connect, warehouse_dsn
+    from medical_telegram.warehouse import connect, warehouse_dsn
 
     result = quality.run_checkpoint(checkpoint, warehouse_dsn(), raise_on_critical=False)
     if result.evaluated:
-        with connect() as conn:
+        with connect(migrated=True) as conn:
             quality.record(conn, result, run_id)
     if result.critical_failures:
         raise quality.QualityError(f"checkpoint {checkpoint}: critical expectation(s) failed: "

@@ -17,12 +17,14 @@ import os
 import shutil
 from pathlib import Path
 
+from medical_telegram import connections
+
 log = logging.getLogger(__name__)
 
-# Connection ids (Airflow Connections, or AIRFLOW_CONN_<ID> environment variables).
-WAREHOUSE_CONN_ID = "warehouse_db"
-TELEGRAM_CONN_ID = "telegram_api"
-ALERT_CONN_ID = "alert_webhook"
+# Connection ids (Airflow Connections, or AIRFLOW_CONN_<ID> environment variables): medical_telegram.connections.
+WAREHOUSE_CONN_ID = connections.WAREHOUSE
+TELEGRAM_CONN_ID = connections.TELEGRAM
+ALERT_CONN_ID = connections.ALERT_WEBHOOK
 
 # Pools: one Telegram account must not be flooded; one GPU runs one detector at a time.
 TELEGRAM_POOL = "telegram"
@@ -111,10 +113,7 @@ def telegram_credentials() -> dict[str, str]:
     """The scraper's secrets from the `telegram_api` connection (login = api id, password = api hash,
     extra {"session": "..."}), else from the environment. Never logged."""
     creds: dict[str, str] = {}
-    try:
-        from airflow.sdk import BaseHook
-
-        conn = BaseHook.get_connection(TELEGRAM_CONN_ID)
+    if (conn := connections.airflow_connection(TELEGRAM_CONN_ID)) is not None:
         if conn.login:
             creds["TELEGRAM_API_ID"] = str(conn.login)
         if conn.password:
@@ -124,8 +123,6 @@ def telegram_credentials() -> dict[str, str]:
             creds["TELEGRAM_SESSION"] = extra["session"]
         if extra.get("phone"):
             creds["TELEGRAM_PHONE"] = extra["phone"]
-    except Exception:  # not configured as a connection: fall back to the environment
-        pass
     for name in ("TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "TELEGRAM_PHONE"):
         if name not in creds and env(name):
             creds[name] = env(name)

@@ -28,9 +28,9 @@ _MARTS_FINGERPRINT = """
 
 
 def marts_fingerprint() -> list[int]:
-    from medical_telegram.orchestration.common import connect
+    from medical_telegram.warehouse import connect
 
-    with connect() as conn:
+    with connect(migrated=True) as conn:
         return [int(value) for value in conn.execute(_MARTS_FINGERPRINT).fetchone()]
 
 

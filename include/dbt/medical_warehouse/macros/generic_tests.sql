@@ -26,3 +26,8 @@
     select {{ column_name }} from {{ model }}
     where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
 {% endtest %}
+
+{#- Every value matches the regular expression (PostgreSQL's ~), e.g. a channel's @username. -#}
+{% test matches_pattern(model, column_name, pattern) %}
+    select {{ column_name }} from {{ model }} where {{ column_name }} !~ '{{ pattern }}'
+{% endtest %}

@@ -68,3 +68,14 @@
         else 2
     end
 {%- endmacro %}
+
+{#- A pre-hook of the incremental models keyed by message: drop the rows of every message changed since the
+    model's watermark, so the run's insert replaces them (a message edited to say less loses the rest). -#}
+{% macro delete_changed_messages() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where message_key in (
+        select message_key from {{ ref('fct_messages') }}
+        where source_updated_at > {{ incremental_watermark() }}
+    )
+    {%- endif -%}
+{%- endmacro %}

@@ -1,4 +1,4 @@
-{#- The warehouse's surrogate keys, defined once (DESIGN.md "Warehouse contract"). Message ids are unique only
+{#- The warehouse's surrogate keys, defined once (docs/architecture.md, "Contracts"). Message ids are unique only
     within a channel, so every message key includes the channel. -#}
 
 {% macro channel_key(channel_name) -%}

@@ -18,14 +18,7 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     indexes=[{'columns': ['message_key'], 'unique': True}, {'columns': ['source_updated_at']}],
-    pre_hook=["
-        {% if is_incremental() %}
-        delete from {{ this }} where message_key in (
-            select message_key from {{ ref('fct_messages') }}
-            where source_updated_at > {{ incremental_watermark() }}
-        )
-        {% endif %}
-    "],
+    pre_hook=["{{ delete_changed_messages() }}"],
     post_hook=[
         "{% if is_incremental() %}
         update {{ this }} as search set age_tier = {{ search_age_tier('search.posted_at', 'newest.posted_at') }}

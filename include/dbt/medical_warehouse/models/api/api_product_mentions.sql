@@ -14,14 +14,7 @@
         {'columns': ['message_key']},
         {'columns': ['source_updated_at']},
     ],
-    pre_hook=["
-        {% if is_incremental() %}
-        delete from {{ this }} where message_key in (
-            select message_key from {{ ref('fct_messages') }}
-            where source_updated_at > {{ incremental_watermark() }}
-        )
-        {% endif %}
-    "],
+    pre_hook=["{{ delete_changed_messages() }}"],
 ) }}
 
 with

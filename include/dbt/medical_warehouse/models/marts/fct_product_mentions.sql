@@ -28,14 +28,7 @@
         pre_hook=[
             "set local jit = off",
             "set local enable_nestloop = off",
-            "
-            {% if is_incremental() %}
-            delete from {{ this }} where message_key in (
-                select message_key from {{ ref('fct_messages') }}
-                where source_updated_at > {{ incremental_watermark() }}
-            )
-            {% endif %}
-        "],
+            "{{ delete_changed_messages() }}"],
     )
 }}
 
