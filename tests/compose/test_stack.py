@@ -137,11 +137,22 @@ def test_celery_stack_spreads_tasks_and_survives_a_killed_worker(celery_stack):
         tis = stack.task_instances("full_pipeline", run_id)
         on_worker = [ti for ti in tis if ti.get("hostname") == "airflow-worker"]
         victims = [ti for ti in on_worker if ti["state"] == "running" and ti["task_id"] not in CONTAINER_TASKS]
-        if victims and any(ti["state"] == "success" for ti in on_worker):
-            subprocess.run(["docker", "kill", stack.container("airflow-worker")], check=True,
-                           capture_output=True, timeout=60)
-            killed.update(task_id=victims[0]["task_id"], map_index=str(victims[0].get("map_index", -1)))
-            print(f"killed airflow-worker while it ran {killed['task_id']}")
+        if not (victims and any(ti["state"] == "success" for ti in on_worker)):
+            return
+        # A short task can end between this poll and the kill. Frozen first, the worker cannot end it: if it is
+        # still running once frozen, the kill interrupts it; if it already ended, thaw and wait for another.
+        worker = stack.container("airflow-worker")
+        subprocess.run(["docker", "pause", worker], check=True, capture_output=True, timeout=60)
+        time.sleep(2)  # a report of the end already on its way to the API server lands
+        victim = victims[0]
+        now = {(ti["task_id"], ti.get("map_index", -1)): ti for ti in stack.task_instances("full_pipeline", run_id)}
+        if now[(victim["task_id"], victim.get("map_index", -1))]["state"] != "running":
+            subprocess.run(["docker", "unpause", worker], check=True, capture_output=True, timeout=60)
+            print(f"{victim['task_id']} ended before airflow-worker was frozen; waiting for another task")
+            return
+        subprocess.run(["docker", "kill", worker], check=True, capture_output=True, timeout=60)
+        killed.update(task_id=victim["task_id"], map_index=str(victim.get("map_index", -1)))
+        print(f"killed airflow-worker while it ran {killed['task_id']}")
 
     run_id, tis = run_full_pipeline(stack, on_poll=kill_worker_mid_task)
     assert killed, "airflow-worker never ran a task that could be interrupted"
