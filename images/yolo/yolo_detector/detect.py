@@ -7,12 +7,14 @@ written atomically, every `flush_every` photos and at the end, so a run that die
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
 import re
 import secrets
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -153,7 +155,11 @@ class Model:
     def __init__(self, settings: Settings):
         import numpy as np
         import torch
-        from ultralytics import YOLO
+
+        # ultralytics logs to stdout (its handler takes sys.stdout when imported), and on a machine where it
+        # never ran it first prints a note on its settings file: keep stdout for our summary line alone.
+        with contextlib.redirect_stdout(sys.stderr):
+            from ultralytics import YOLO
 
         self.device = _resolve_device(settings.device, torch)
         # FP16 on a GPU (about twice the speed, same boxes to a pixel); a CPU computes in FP32 anyway.

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +56,11 @@ def yolo_cli(yolo_python):
     def run(*args: str, env: dict | None = None, timeout: float = 600) -> Run:
         environment = {**os.environ, "YOLO_OFFLINE": "1", **(env or {})}
         environment.pop("DATA_LAKE_DIR", None)  # every test names its lake
-        done = subprocess.run([str(yolo_python), "-m", "yolo_detector", *args], capture_output=True, text=True,
-                              env=environment, timeout=timeout, cwd=PROJECT_DIR)
+        # As on a new machine: ultralytics has no settings file yet (it writes one, and says so, when it starts).
+        with tempfile.TemporaryDirectory(prefix="ultralytics-") as config_dir:
+            environment["YOLO_CONFIG_DIR"] = config_dir
+            done = subprocess.run([str(yolo_python), "-m", "yolo_detector", *args], capture_output=True,
+                                  text=True, env=environment, timeout=timeout, cwd=PROJECT_DIR)
         return Run(done.returncode, done.stdout, done.stderr)
 
     return run
@@ -68,7 +72,8 @@ def ultralytics_assets(yolo_python) -> Path:
     out = subprocess.run([str(yolo_python), "-c", "import ultralytics, pathlib;"
                           " print(pathlib.Path(ultralytics.__file__).parent / 'assets')"],
                          capture_output=True, text=True, check=True, env={**os.environ, "YOLO_OFFLINE": "1"})
-    return Path(out.stdout.strip())
+    # The last line: on a machine where ultralytics never ran, importing it first prints a note on its settings.
+    return Path(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")
