@@ -145,8 +145,9 @@ def test_celery_stack_spreads_tasks_and_survives_a_killed_worker(celery_stack):
         subprocess.run(["docker", "pause", worker], check=True, capture_output=True, timeout=60)
         time.sleep(2)  # a report of the end already on its way to the API server lands
         victim = victims[0]
-        now = {(ti["task_id"], ti.get("map_index", -1)): ti for ti in stack.task_instances("full_pipeline", run_id)}
-        if now[(victim["task_id"], victim.get("map_index", -1))]["state"] != "running":
+        frozen = next(ti for ti in stack.task_instances("full_pipeline", run_id)
+                      if (ti["task_id"], ti.get("map_index", -1)) == (victim["task_id"], victim.get("map_index", -1)))
+        if frozen["state"] != "running":
             subprocess.run(["docker", "unpause", worker], check=True, capture_output=True, timeout=60)
             print(f"{victim['task_id']} ended before airflow-worker was frozen; waiting for another task")
             return

@@ -69,11 +69,11 @@ def yolo_cli(yolo_python):
 @pytest.fixture(scope="session")
 def ultralytics_assets(yolo_python) -> Path:
     """The photos that ship inside the ultralytics wheel (bus.jpg, zidane.jpg)."""
-    out = subprocess.run([str(yolo_python), "-c", "import ultralytics, pathlib;"
-                          " print(pathlib.Path(ultralytics.__file__).parent / 'assets')"],
-                         capture_output=True, text=True, check=True, env={**os.environ, "YOLO_OFFLINE": "1"})
-    # The last line: on a machine where ultralytics never ran, importing it first prints a note on its settings.
-    return Path(out.stdout.strip().splitlines()[-1])
+    # Found, not imported: importing ultralytics on a machine where it never ran prints a note on its settings.
+    out = subprocess.run([str(yolo_python), "-c", "import importlib.util, pathlib;"
+                          " print(pathlib.Path(importlib.util.find_spec('ultralytics').origin).parent / 'assets')"],
+                         capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
 
 
 @pytest.fixture(scope="session")
