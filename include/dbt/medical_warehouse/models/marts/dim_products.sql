@@ -1,55 +1,53 @@
--- One row per product a mention can name: each canonical product of the editable seed `product_lexicon` (many
--- aliases map to one), each brand of `product_brands` with each product type of `product_types` that names a
--- product ("Nivea Body Lotion"), and each brand on its own ("Nivea (unspecified product)"). A lexicon product
--- wins over a brand and type of the same name. fct_product_mentions builds the same names.
+-- One row per product a mention can name: each product of the name seeds (int_product_names: the lexicon's
+-- specific products, medical supplies, medicines by their generic name), each brand of `product_brands` with
+-- each product type of `product_types` that names a product ("Nivea Body Lotion"), each brand on its own
+-- ("Nivea (unspecified product)"), and each combination of medicines a post named ("Ferrous Sulfate + Folic
+-- Acid"). A named product wins over a brand and type of the same name. fct_product_mentions builds the same names.
 with
 
-lexicon as (
+names as (
 
-    select * from {{ ref('product_lexicon') }}
-
-),
-
-brands as (
-
-    select * from {{ ref('product_brands') }}
+    select * from {{ ref('int_product_names') }}
 
 ),
 
-product_types as (
+mentions as (
 
-    select * from {{ ref('product_types') }}
+    select * from {{ ref('fct_product_mentions') }}
 
 ),
 
-lexicon_products as (
+named_products as (
 
     select
-        product_name,
+        name as product_name,
         min(product_category) as product_category,
-        min(nullif(brand, '')) as brand,
-        min(nullif(product_type, '')) as product_type,
-        'lexicon' as product_source,
+        min(brand) as brand,
+        min(product_type) as product_type,
+        (array_agg(name_source order by case name_source when 'lexicon' then 1 when 'supply' then 2 else 3 end))[1]
+            as product_source,
         count(*) as alias_count
-    from lexicon
-    group by product_name
+    from names
+    where name_kind = 'product'
+    group by name
 
 ),
 
 distinct_brands as (
 
-    select brand, min(product_category) as product_category, count(*) as alias_count
-    from brands
-    group by brand
+    select name as brand, min(product_category) as product_category, count(*) as alias_count
+    from names
+    where name_kind = 'brand'
+    group by name
 
 ),
 
 naming_types as (
 
-    select product_type, min(product_category) as product_category
-    from product_types
-    where names_product
-    group by product_type
+    select name as product_type, min(product_category) as product_category
+    from names
+    where name_kind = 'type' and names_product
+    group by name
 
 ),
 
@@ -78,32 +76,32 @@ brand_products as (
 
 ),
 
+combinations as (
+
+    select product_name, min(product_category) as product_category, null as brand, null as product_type,
+        'combination' as product_source, 0 as alias_count
+    from mentions
+    where product_name like '% + %'
+      and not exists (select 1 from named_products where named_products.product_name = mentions.product_name)
+    group by product_name
+
+),
+
 final as (
 
-    select
-        md5(product_name) as product_key,
-        product_name,
-        product_category,
-        brand,
-        product_type,
-        product_source,
-        alias_count
-    from lexicon_products
+    select md5(product_name) as product_key, * from named_products
 
     union all
 
-    select
-        md5(brand_products.product_name),
-        brand_products.product_name,
-        brand_products.product_category,
-        brand_products.brand,
-        brand_products.product_type,
-        brand_products.product_source,
-        brand_products.alias_count
+    select md5(brand_products.product_name), brand_products.*
     from brand_products
     where not exists (
-        select 1 from lexicon_products where lexicon_products.product_name = brand_products.product_name
+        select 1 from named_products where named_products.product_name = brand_products.product_name
     )
+
+    union all
+
+    select md5(product_name), * from combinations
 
 )
 

@@ -1,18 +1,13 @@
--- One row per product (and size) a message mentions, with the price in birr the post gives for it. Names come
--- from three editable seeds: `product_lexicon` (specific products: "nivea body lotion" is not there, "cerave
--- moisturizing cream" is), `product_brands` and `product_types` (English and Amharic). A brand alone never
--- becomes one of its products: with a product type in the same segment it is "<Brand> <Type>" ("Nivea Body
--- Lotion"), otherwise "<Brand> (unspecified product)". Sizes and strengths are columns, not part of the name.
--- Segments and prices: see macros/product_extraction.sql. Pairing: a group is the segments from one naming a
--- product to the next one naming a product after a price; its only product gets its last price (an old price,
--- "was 1,200 birr" or "1,500 birr -> 1,200 birr", is never the last), n products with n prices pair in order,
--- anything else keeps the mentions without a price.
--- Incremental: mentions of new or changed messages are recomputed (the pre-hook first drops the old ones,
--- so a message edited to name fewer products loses the others).
-{#- The pre-hooks: the plan's cost estimates are far above jit_above_cost, and JIT-compiling its many regular
-    expressions takes seconds where running them takes milliseconds; its set-returning functions give the
-    planner row estimates of 1 that make nested loops over thousands of hits. Both settings end with the
-    model's transaction. -#}
+-- One row per product an item of a post offers (int_post_items), with the price the item gives for it, the
+-- item's text it was read from (evidence) and the words recognised as the product (matched_text). Products are
+-- the names int_segment_product_hits finds: lexicon products, medical supplies, medicines by generic, brand
+-- or misspelt name (a brand of a medicine is its generic: "Atrova" is Atorvastatin), and cosmetics brands with
+-- their product types. A brand alone never becomes one of its products: with a product type in the same item
+-- it is "<Brand> <Type>" ("Nivea Body Lotion"), otherwise "<Brand> (unspecified product)". Medicines joined by
+-- "+" or "with" are one combination product ("Ferrous with folic" is Ferrous Sulfate + Folic Acid). An item's
+-- only product gets the item's last price (an old price, "was 1,200 birr", never counts); n products with n
+-- prices pair in order; otherwise no price. A price is never read from another item.
+-- Incremental: mentions of new or changed messages are recomputed (the pre-hook first drops the old ones).
 {{
     config(
         materialized='incremental',
@@ -27,213 +22,55 @@
         ],
         pre_hook=[
             "set local jit = off",
-            "set local enable_nestloop = off",
             "{{ delete_changed_messages() }}"],
     )
 }}
 
 with
 
-messages as (
+items as (
 
-    select * from {{ ref('fct_messages') }}
+    select * from {{ ref('int_post_items') }}
     {% if is_incremental() %}
     where source_updated_at > {{ incremental_watermark() }}
     {% endif %}
 
 ),
 
-lexicon as (
-
-    select * from {{ ref('product_lexicon') }}
-
-),
-
-brands as (
-
-    select * from {{ ref('product_brands') }}
-
-),
-
-product_types as (
-
-    select * from {{ ref('product_types') }}
-
-),
-
--- Every name the matcher looks for. Materialized: otherwise PostgreSQL inlines it and normalises every alias
--- again for every post.
-names as materialized (
-
-    select
-        {{ normalise_product_text('alias') }} as alias,
-        'product' as name_kind,
-        product_name as name,
-        product_category,
-        nullif(brand, '') as brand,
-        nullif(product_type, '') as product_type,
-        false as names_product
-    from lexicon
-
-    union all
-
-    select {{ normalise_product_text('alias') }}, 'brand', brand, product_category, brand, null, false
-    from brands
-
-    union all
-
-    select {{ normalise_product_text('alias') }}, 'type', product_type, nullif(product_category, ''), null,
-        product_type, names_product
-    from product_types
-
-),
-
--- Materialized: the segmented text is read twice below and its patterns are not cheap.
-segmented as materialized (
-
-    select
-        message_key,
-        message_id,
-        channel_key,
-        channel_name,
-        date_key,
-        posted_at,
-        source_updated_at,
-        {{ segmented_text('message_text') }} as segmented_text
-
-    from messages
-    where message_text <> ''
-
-),
-
-prepared as (
-
-    select
-        *,
-        {{ normalise_product_text('segmented_text') }} as product_text
-    from segmented
-
-),
-
 segments as (
 
-    select
-        prepared.message_key,
-        segment.segment_index,
-        segment.segment_text
-    from prepared
-    cross join lateral regexp_split_to_table(prepared.segmented_text, E'\n')
-        with ordinality as segment (segment_text, segment_index)
-    where segment.segment_text ~ '[0-9]'
+    select message_key, segment_index, words from {{ ref('int_post_segments') }}
+    where message_key in (select message_key from items)
 
 ),
 
--- Where each alias occurs in each post: strpos() over every (post, alias) pair is several times cheaper than
--- one regular expression of all aliases, whose automaton PostgreSQL rebuilds for every post; only the posts
--- holding an alias are then cut at it to find its further occurrences.
-alias_found as (
-
-    select
-        prepared.message_key,
-        prepared.product_text,
-        names.*
-    from prepared
-    cross join names
-    where strpos(prepared.product_text, names.alias) > 0
-
-),
-
-occurrences as (
-
-    select
-        alias_found.*,
-        sum(length(piece.text)) over occurrence_window
-            + (piece.piece_index - 1) * length(alias_found.alias) + 1 as hit_position
-    from alias_found
-    cross join lateral unnest(string_to_array(alias_found.product_text, alias_found.alias))
-        with ordinality as piece (text, piece_index)
-    window occurrence_window as (
-        partition by alias_found.message_key, alias_found.alias, alias_found.name_kind, alias_found.name
-        order by piece.piece_index
-    )
-
-),
-
-alias_hits as (
-
-    select
-        message_key,
-        name_kind,
-        name,
-        product_category,
-        brand,
-        product_type,
-        names_product,
-        hit_position,
-        hit_position + length(alias) as hit_end,
-        -- the segment: lines before the hit, plus one
-        hit_position - length(replace(left(product_text, hit_position::integer), E'\n', '')) + 1 as segment_index
-
-    from occurrences
-    where hit_position <= length(product_text)
-      -- a whole word or phrase
-      and substr(product_text, hit_position::integer - 1, 1) !~ '[a-z0-9]'
-      and substr(product_text, (hit_position + length(alias))::integer, 1) !~ '[a-z0-9]'
-
-),
-
--- A name inside a longer one found at the same place ("zinc" in "calcium d3+zinc", the brand "neutrogena" in the
--- product "neutrogena acne wash", the type "lotion" in "body lotion") does not count.
 hits as (
 
-    select * from alias_hits
-    where not exists (
-        select 1 from alias_hits as longer
-        where longer.message_key = alias_hits.message_key
-          and longer.hit_position <= alias_hits.hit_position
-          and longer.hit_end >= alias_hits.hit_end
-          and longer.hit_end - longer.hit_position > alias_hits.hit_end - alias_hits.hit_position
-    )
+    select * from {{ ref('int_segment_product_hits') }}
+    where message_key in (select message_key from items)
 
 ),
 
 prices as (
 
-    select
-        segments.message_key,
-        segments.segment_index,
-        price.position as price_position,
-        price.found[1] is not null or price.found[8] is not null as is_old_price,
-        {{ price_amount('price.found') }} as price_birr
-
-    from segments
-    cross join lateral regexp_matches(segments.segment_text, {{ price_pattern() }}, 'g')
-        with ordinality as price (found, position)
-    -- the full pattern only where a currency or a price word is (most lines of a post have neither)
-    where segments.segment_text ~ 'birr|etb|ብር|br|price|ዋጋ|cost'
+    select * from {{ ref('int_segment_prices') }}
+    where message_key in (select message_key from items)
+      and price_birr is not null
+      and not is_old_price
 
 ),
 
-valid_prices as (
+item_hits as (
 
-    select * from prices
-    where price_birr is not null
-
-),
-
-sizes as (
-
-    select
-        message_key,
-        segment_index,
-        {{ pack_size('segment_text') }} as pack_size,
-        {{ strength('segment_text') }} as strength,
-        {{ pack_count('segment_text') }} as pack_count
-    from segments
+    select hits.*, items.item_index
+    from hits
+    inner join items
+        on hits.message_key = items.message_key
+        and hits.segment_index between items.first_segment_index and items.last_segment_index
 
 ),
 
--- What each segment names, for the rules below (joins, not correlated subqueries: posts are many).
+-- What each segment names, for the brand rules below.
 segment_names as (
 
     select
@@ -242,319 +79,274 @@ segment_names as (
         bool_or(name_kind = 'brand') as has_brand,
         bool_or(name_kind = 'type' and names_product) as has_naming_type,
         (array_agg(name order by hit_position) filter (where name_kind = 'brand'))[1] as first_brand
-    from hits
+    from item_hits
     group by message_key, segment_index
 
 ),
 
--- What stands for a product: a lexicon product, or a brand that no brandless lexicon product of its segment
--- takes as its own ("Nature Made fish oil" is fish oil by Nature Made). A brandless product is only an
--- ingredient where its segment also names a brand and a type that names a product ("Garnier vitamin C serum"
--- is Garnier Serum).
+-- What stands for a product: a named product, or a brand that no brandless product of its segment takes as its
+-- own ("Nature Made fish oil" is fish oil by Nature Made). A brandless product is only an ingredient where its
+-- segment also names a brand and a type that names a product ("Garnier vitamin C serum" is Garnier Serum).
 product_hits as (
 
     select
-        hits.*,
-        coalesce(hits.brand, segment_names.first_brand) as segment_brand
-    from hits
+        item_hits.*,
+        coalesce(item_hits.brand, segment_names.first_brand) as segment_brand
+    from item_hits
     inner join segment_names
-        on hits.message_key = segment_names.message_key and hits.segment_index = segment_names.segment_index
-    where hits.name_kind = 'product'
-      and not (hits.brand is null and segment_names.has_brand and segment_names.has_naming_type)
+        on item_hits.message_key = segment_names.message_key
+        and item_hits.segment_index = segment_names.segment_index
+    where item_hits.name_kind = 'product'
+      and not (item_hits.brand is null and segment_names.has_brand and segment_names.has_naming_type)
 
 ),
 
-item_hits as (
+-- Medicines joined by "+" or "with" in one segment ("Ferrous sulfate 150mg + Folic Acid 0.5 mg") are one
+-- product: each hit continues the combination of the one before when only the joining word stands between.
+joined as (
 
     select
-        message_key,
-        segment_index,
-        hit_position,
-        name_kind,
-        name,
-        product_category,
-        segment_brand as brand,
-        product_type
+        product_hits.*,
+        lag(product_hits.hit_end) over segment_order as previous_end,
+        lag(product_hits.name_source) over segment_order as previous_source
     from product_hits
+    window segment_order as (partition by product_hits.message_key, product_hits.segment_index
+                             order by product_hits.hit_position)
 
-    union all
+),
+
+combined as (
+
+    select
+        joined.*,
+        sum(case
+                when joined.name_source = 'medicine' and joined.previous_source = 'medicine'
+                     and array_to_string(segments.words[joined.previous_end + 1:joined.hit_position - 1], ' ')
+                         in ('+', 'with', '&', 'and +')
+                then 0 else 1 end) over (partition by joined.message_key, joined.segment_index
+                                         order by joined.hit_position) as combination_index
+    from joined
+    inner join segments
+        on joined.message_key = segments.message_key and joined.segment_index = segments.segment_index
+
+),
+
+products as (
 
     select
         message_key,
+        item_index,
         segment_index,
-        hit_position,
-        name_kind,
-        name,
-        product_category,
-        brand,
-        product_type
-    from hits
-    where name_kind = 'brand'
+        min(hit_position) as hit_position,
+        case when count(distinct name) > 1
+            then string_agg(distinct name, ' + ')
+            else min(name) end as product_name,
+        min(product_category) as product_category,
+        min(segment_brand) as brand,
+        min(product_type) as product_type,
+        false as is_brand_only,
+        string_agg(matched_words, ' ' order by hit_position) as matched_words,
+        min(match_method) as match_method
+    from combined
+    group by message_key, item_index, segment_index, combination_index
+
+),
+
+brand_hits as (
+
+    select item_hits.*
+    from item_hits
+    where item_hits.name_kind = 'brand'
       and not exists (
           select 1 from product_hits
-          where product_hits.message_key = hits.message_key
-            and product_hits.segment_index = hits.segment_index
-            and (product_hits.brand is null or product_hits.brand = hits.name)
+          where product_hits.message_key = item_hits.message_key
+            and product_hits.segment_index = item_hits.segment_index
+            and (product_hits.brand is null or product_hits.brand = item_hits.name)
       )
 
 ),
 
--- Groups of segments: a new group starts at a segment naming a product when a price came since the last one.
-segment_flags as (
+type_hits as (
 
-    select
-        coalesce(items.message_key, priced.message_key) as message_key,
-        coalesce(items.segment_index, priced.segment_index) as segment_index,
-        items.segment_index is not null as has_item,
-        priced.segment_index is not null as has_price
-    from (select distinct message_key, segment_index from item_hits) as items
-    full join (select distinct message_key, segment_index from valid_prices) as priced
-        on items.message_key = priced.message_key and items.segment_index = priced.segment_index
-
-),
-
-prices_before as (
-
-    select
-        *,
-        coalesce(sum(has_price::integer) over (
-            partition by message_key order by segment_index rows between unbounded preceding and 1 preceding
-        ), 0) as prices_before
-    from segment_flags
-
-),
-
-item_segments as (
-
-    select
-        message_key,
-        segment_index,
-        prices_before > coalesce(lag(prices_before) over (
-            partition by message_key order by segment_index), -1) as is_start
-    from prices_before
-    where has_item
-
-),
-
-segment_groups as (
-
-    select
-        prices_before.message_key,
-        prices_before.segment_index,
-        -- prices before the first product belong to the first group ("2025 sale! birr 750 / Nivea cream")
-        greatest(coalesce(sum(item_segments.is_start::integer) over (
-            partition by prices_before.message_key order by prices_before.segment_index), 0), 1) as group_index
-    from prices_before
-    left join item_segments
-        on prices_before.message_key = item_segments.message_key
-        and prices_before.segment_index = item_segments.segment_index
+    select * from item_hits
+    where name_kind = 'type'
 
 ),
 
 -- A brand names a product when a product type that names products ("lotion", "ሳሙና", not "tablets") is in its
--- segment, or else anywhere in its group: the nearest after it, else the nearest before it.
-type_hits as (
-
-    select hits.*, segment_groups.group_index
-    from hits
-    inner join segment_groups
-        on hits.message_key = segment_groups.message_key and hits.segment_index = segment_groups.segment_index
-    where hits.name_kind = 'type'
-
-),
-
-grouped_items as (
-
-    select
-        item_hits.*,
-        segment_groups.group_index,
-        row_number() over (order by item_hits.message_key, item_hits.hit_position, item_hits.name) as item_id
-    from item_hits
-    inner join segment_groups
-        on item_hits.message_key = segment_groups.message_key
-        and item_hits.segment_index = segment_groups.segment_index
-
-),
-
+-- segment, or else anywhere in its item: the nearest after it, else the nearest before it.
 naming_types as (
 
-    select distinct on (grouped_items.item_id)
-        grouped_items.item_id,
+    select distinct on (brand_hits.message_key, brand_hits.segment_index, brand_hits.hit_position)
+        brand_hits.message_key,
+        brand_hits.segment_index,
+        brand_hits.hit_position,
         type_hits.name,
         type_hits.product_category
-    from grouped_items
+    from brand_hits
     inner join type_hits
-        on grouped_items.message_key = type_hits.message_key
-        and grouped_items.group_index = type_hits.group_index
-    where grouped_items.name_kind = 'brand'
-      and type_hits.names_product
-    order by grouped_items.item_id,
-        type_hits.segment_index <> grouped_items.segment_index,
-        type_hits.hit_position < grouped_items.hit_position,
-        abs(type_hits.hit_position - grouped_items.hit_position)
+        on brand_hits.message_key = type_hits.message_key
+        and brand_hits.item_index = type_hits.item_index
+    where type_hits.names_product
+    order by brand_hits.message_key, brand_hits.segment_index, brand_hits.hit_position,
+        type_hits.segment_index <> brand_hits.segment_index,
+        type_hits.hit_position < brand_hits.hit_position,
+        abs(type_hits.hit_position - brand_hits.hit_position)
 
 ),
 
+brand_products as (
+
+    select
+        brand_hits.message_key,
+        brand_hits.item_index,
+        brand_hits.segment_index,
+        brand_hits.hit_position,
+        case when naming_types.name is not null then brand_hits.name || ' ' || naming_types.name
+            else brand_hits.name || ' (unspecified product)' end as product_name,
+        coalesce(naming_types.product_category, brand_hits.product_category) as product_category,
+        brand_hits.brand,
+        naming_types.name as product_type,
+        naming_types.name is null as is_brand_only,
+        brand_hits.matched_words,
+        brand_hits.match_method
+    from brand_hits
+    left join naming_types
+        on brand_hits.message_key = naming_types.message_key
+        and brand_hits.segment_index = naming_types.segment_index
+        and brand_hits.hit_position = naming_types.hit_position
+
+),
+
+-- The type of a product that has none of its own: the nearest type in its segment ("Paracetamol 500mg 100
+-- tablets" is Tablets); its dosage form: the first form of its item.
 segment_types as (
 
-    select distinct on (grouped_items.item_id)
-        grouped_items.item_id,
+    select distinct on (products.message_key, products.segment_index, products.hit_position)
+        products.message_key,
+        products.segment_index,
+        products.hit_position,
         type_hits.name
-    from grouped_items
+    from products
     inner join type_hits
-        on grouped_items.message_key = type_hits.message_key
-        and grouped_items.segment_index = type_hits.segment_index
-    order by grouped_items.item_id, abs(type_hits.hit_position - grouped_items.hit_position)
+        on products.message_key = type_hits.message_key
+        and products.segment_index = type_hits.segment_index
+    order by products.message_key, products.segment_index, products.hit_position,
+        abs(type_hits.hit_position - products.hit_position)
 
 ),
 
-items as (
+item_forms as (
+
+    select distinct on (message_key, item_index) message_key, item_index, name as dosage_form
+    from item_hits
+    where name_kind = 'form'
+    order by message_key, item_index, segment_index, hit_position
+
+),
+
+all_products as (
 
     select
-        grouped_items.message_key,
-        grouped_items.group_index,
-        grouped_items.segment_index,
-        grouped_items.hit_position,
-        case
-            when grouped_items.name_kind = 'product' then grouped_items.name
-            when naming_types.name is not null then grouped_items.name || ' ' || naming_types.name
-            else grouped_items.name || ' (unspecified product)'
-        end as product_name,
-        case
-            when grouped_items.name_kind = 'product' then grouped_items.product_category
-            else coalesce(naming_types.product_category, grouped_items.product_category)
-        end as product_category,
-        grouped_items.brand,
-        coalesce(grouped_items.product_type, naming_types.name, segment_types.name) as product_type,
-        grouped_items.name_kind = 'brand' and naming_types.name is null as is_brand_only
+        products.message_key, products.item_index, products.segment_index, products.hit_position,
+        products.product_name, products.product_category, products.brand,
+        coalesce(products.product_type, segment_types.name) as product_type,
+        products.is_brand_only, products.matched_words, products.match_method
+    from products
+    left join segment_types
+        on products.message_key = segment_types.message_key
+        and products.segment_index = segment_types.segment_index
+        and products.hit_position = segment_types.hit_position
 
-    from grouped_items
-    left join naming_types on grouped_items.item_id = naming_types.item_id
-    left join segment_types on grouped_items.item_id = segment_types.item_id
+    union all
+
+    select * from brand_products
 
 ),
 
--- Sizes from the product's segment, or, for a group's only product, from the first segment of its group with one.
-group_sizes as (
-
-    select
-        segment_groups.message_key,
-        segment_groups.group_index,
-        (array_agg(sizes.pack_size order by sizes.segment_index) filter (where sizes.pack_size is not null))[1]
-            as pack_size,
-        (array_agg(sizes.strength order by sizes.segment_index) filter (where sizes.strength is not null))[1]
-            as strength,
-        (array_agg(sizes.pack_count order by sizes.segment_index) filter (where sizes.pack_count is not null))[1]
-            as pack_count
-    from segment_groups
-    inner join sizes
-        on segment_groups.message_key = sizes.message_key and segment_groups.segment_index = sizes.segment_index
-    group by segment_groups.message_key, segment_groups.group_index
-
-),
-
--- Each product and size once per group, in the order of first mention.
-group_items as (
+-- Each product once per item, in the order it is first named.
+item_products as (
 
     select
         *,
-        row_number() over (partition by message_key, group_index order by segment_index, hit_position)
-            as item_index,
-        count(*) over (partition by message_key, group_index) as item_count
+        row_number() over (partition by message_key, item_index order by segment_index, hit_position)
+            as product_index,
+        count(*) over (partition by message_key, item_index) as product_count
     from (
-        select distinct on (items.message_key, items.group_index, items.product_name, sized.pack_size,
-                            sized.strength, sized.pack_count)
-            items.*,
-            sized.pack_size,
-            sized.strength,
-            sized.pack_count
-        from items
-        left join sizes
-            on items.message_key = sizes.message_key and items.segment_index = sizes.segment_index
-        left join group_sizes
-            on items.message_key = group_sizes.message_key and items.group_index = group_sizes.group_index
-        cross join lateral (
-            select
-                case when sizes.pack_size is not null or sizes.strength is not null or sizes.pack_count is not null
-                    then sizes.pack_size else group_sizes.pack_size end as pack_size,
-                case when sizes.pack_size is not null or sizes.strength is not null or sizes.pack_count is not null
-                    then sizes.strength else group_sizes.strength end as strength,
-                case when sizes.pack_size is not null or sizes.strength is not null or sizes.pack_count is not null
-                    then sizes.pack_count else group_sizes.pack_count end as pack_count
-        ) as sized
-        order by items.message_key, items.group_index, items.product_name, sized.pack_size, sized.strength,
-            sized.pack_count, items.segment_index, items.hit_position
-    ) as distinct_items
+        select distinct on (message_key, item_index, product_name) *
+        from all_products
+        order by message_key, item_index, product_name, segment_index, hit_position
+    ) as distinct_products
 
 ),
 
-group_prices as (
+item_prices as (
 
     select
-        valid_prices.message_key,
-        segment_groups.group_index,
-        valid_prices.price_birr,
-        row_number() over group_order as price_index,
-        count(*) over group_all as price_count,
-        row_number() over group_order = count(*) over group_all as is_last
-    from valid_prices
-    inner join segment_groups
-        on valid_prices.message_key = segment_groups.message_key
-        and valid_prices.segment_index = segment_groups.segment_index
-    where not valid_prices.is_old_price
+        prices.message_key,
+        items.item_index,
+        prices.price_birr,
+        row_number() over item_order as price_index,
+        count(*) over item_all as price_count
+    from prices
+    inner join items
+        on prices.message_key = items.message_key
+        and prices.segment_index between items.first_segment_index and items.last_segment_index
     window
-        group_order as (partition by valid_prices.message_key, segment_groups.group_index
-                        order by valid_prices.segment_index, valid_prices.price_position),
-        group_all as (partition by valid_prices.message_key, segment_groups.group_index)
+        item_order as (partition by prices.message_key, items.item_index order by prices.segment_index,
+                       prices.price_position),
+        item_all as (partition by prices.message_key, items.item_index)
 
 ),
 
--- The same product and size named in two groups of a post is one mention: the first with a price.
 mentions as (
 
-    select distinct on (group_items.message_key, group_items.product_name, group_items.pack_size,
-                        group_items.strength, group_items.pack_count)
-        group_items.*,
-        group_prices.price_birr
-    from group_items
-    left join group_prices
-        on group_items.message_key = group_prices.message_key
-        and group_items.group_index = group_prices.group_index
+    select
+        item_products.*,
+        item_prices.price_birr
+    from item_products
+    left join item_prices
+        on item_products.message_key = item_prices.message_key
+        and item_products.item_index = item_prices.item_index
         and (
-            (group_items.item_count = 1 and group_prices.is_last)
-            or (group_items.item_count > 1 and group_items.item_count = group_prices.price_count
-                and group_items.item_index = group_prices.price_index)
+            (item_products.product_count = 1 and item_prices.price_index = item_prices.price_count)
+            or (item_products.product_count > 1 and item_products.product_count = item_prices.price_count
+                and item_products.product_index = item_prices.price_index)
         )
-    order by group_items.message_key, group_items.product_name, group_items.pack_size, group_items.strength,
-        group_items.pack_count, group_prices.price_birr is null, group_items.group_index
 
 ),
 
 final as (
 
     select
-        md5(concat_ws('-', mentions.message_key, mentions.product_name, mentions.pack_size, mentions.strength,
-                      mentions.pack_count)) as mention_key,
-        prepared.message_key,
-        prepared.message_id,
-        prepared.channel_key,
-        prepared.channel_name,
-        prepared.date_key,
-        prepared.posted_at,
+        md5(concat_ws('-', mentions.message_key, mentions.item_index, mentions.product_name)) as mention_key,
+        items.message_key,
+        items.message_id,
+        items.channel_key,
+        items.channel_name,
+        items.date_key,
+        items.posted_at,
+        items.item_index,
         md5(mentions.product_name) as product_key,
         mentions.product_name,
         mentions.product_category,
         mentions.brand,
         mentions.product_type,
+        item_forms.dosage_form,
         mentions.is_brand_only,
-        mentions.pack_size,
-        mentions.strength,
-        mentions.pack_count,
+        {{ pack_size('lower(items.evidence)') }} as pack_size,
+        {{ strength('lower(items.evidence)') }} as strength,
+        {{ pack_count('lower(items.evidence)') }} as pack_count,
         mentions.price_birr,
-        prepared.source_updated_at
+        mentions.price_birr is null and items.is_price_on_request as is_price_on_request,
+        items.evidence,
+        {{ matched_text('items.evidence', 'mentions.matched_words') }} as matched_text,
+        mentions.match_method,
+        items.source_updated_at
 
     from mentions
-    inner join prepared on prepared.message_key = mentions.message_key
+    inner join items on mentions.message_key = items.message_key and mentions.item_index = items.item_index
+    left join item_forms on mentions.message_key = item_forms.message_key and mentions.item_index = item_forms.item_index
 
 )
 

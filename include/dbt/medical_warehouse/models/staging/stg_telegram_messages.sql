@@ -20,6 +20,8 @@ renamed as (
         -- text
         channel_title,
         {{ clean_text('message_text') }} as message_text,
+        -- as posted, every character kept: the evidence of a product mention quotes it
+        coalesce(message_text, '') as original_text,
         post_author,
         forwarded_from,
         media_type,

@@ -1,0 +1,168 @@
+-- One row per item of a post: the segments (int_post_segments) of one thing offered. An item is one line
+-- ("✅Omeprazole 20mg cap 💵145"), or a block: a name line, its detail lines (stock, expiry, pack) and its price
+-- line. A segment opens a new item once the post has named a product (int_segment_product_hits) and it is no
+-- detail line, when it opens a list entry (a bullet), or a price came since the last segment that named a
+-- product, or it names another product on a line of its own. So a list's entries are items each, a shop's post
+-- ("Nivea body lotion 400ml / Price 850 birr / the shop's footer") is one item and its footer, and a header
+-- before the first product ("🏩 MT PHARMA IMPORT / NEW ARRIVAL") belongs to the first item.
+-- evidence: the item's text exactly as posted, from its first segment naming a product or giving a price to
+-- its last; the whole item where it has neither.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['message_key', 'item_index'], 'unique': True}, {'columns': ['source_updated_at']}],
+        pre_hook=["set local jit = off", "{{ delete_changed_messages() }}"],
+    )
+}}
+
+with
+
+segments as (
+
+    select * from {{ ref('int_post_segments') }}
+    {% if is_incremental() %}
+    where source_updated_at > {{ incremental_watermark() }}
+    {% endif %}
+
+),
+
+hits as (
+
+    select * from {{ ref('int_segment_product_hits') }}
+    where name_kind in ('product', 'brand')
+    {% if is_incremental() %}
+      and source_updated_at > {{ incremental_watermark() }}
+    {% endif %}
+
+),
+
+prices as (
+
+    select * from {{ ref('int_segment_prices') }}
+    where price_birr is not null and not is_old_price
+    {% if is_incremental() %}
+      and source_updated_at > {{ incremental_watermark() }}
+    {% endif %}
+
+),
+
+segment_products as (
+
+    select message_key, segment_index, (array_agg(name order by hit_position, name))[1] as first_product
+    from hits
+    group by message_key, segment_index
+
+),
+
+priced_segments as (
+
+    select distinct message_key, segment_index
+    from prices
+
+),
+
+flagged as (
+
+    select
+        segments.*,
+        segment_products.first_product,
+        priced_segments.segment_index is not null as has_price
+    from segments
+    left join segment_products
+        on segments.message_key = segment_products.message_key
+        and segments.segment_index = segment_products.segment_index
+    left join priced_segments
+        on segments.message_key = priced_segments.message_key
+        and segments.segment_index = priced_segments.segment_index
+
+),
+
+-- What came before each segment: priced segments, and the last segment that named a product (its place, line,
+-- product, and the priced segments before it; counts only grow, so the largest is the last one's).
+counted as (
+
+    select
+        *,
+        coalesce(count(*) filter (where has_price) over before, 0) as prices_before
+    from flagged
+    window before as (partition by message_key order by segment_index rows between unbounded preceding and 1 preceding)
+
+),
+
+with_last_product as (
+
+    select
+        *,
+        max(case when first_product is not null then segment_index end) over before as last_product_segment,
+        max(case when first_product is not null then line_index end) over before as last_product_line,
+        max(case when first_product is not null then prices_before end) over before as prices_before_last_product,
+        substr(max(case when first_product is not null then lpad(segment_index::text, 12, '0') || first_product end)
+               over before, 13) as last_product
+    from counted
+    window before as (partition by message_key order by segment_index rows between unbounded preceding and 1 preceding)
+
+),
+
+starts as (
+
+    select
+        *,
+        last_product_segment is not null
+            and not is_detail
+            and (
+                is_bullet
+                or prices_before > prices_before_last_product
+                or (first_product is not null and first_product <> last_product and line_index <> last_product_line)
+            ) as is_start
+    from with_last_product
+
+),
+
+numbered as (
+
+    select
+        *,
+        1 + count(*) filter (where is_start) over (partition by message_key order by segment_index) as item_index,
+        first_product is not null or has_price as is_relevant
+    from starts
+
+),
+
+final as (
+
+    select
+        message_key,
+        item_index,
+        min(message_id) as message_id,
+        min(channel_key) as channel_key,
+        min(channel_name) as channel_name,
+        min(date_key) as date_key,
+        min(posted_at) as posted_at,
+        min(segment_index) as first_segment_index,
+        max(segment_index) as last_segment_index,
+        -- the block between its first and last relevant segment, lines joined as posted
+        ltrim(string_agg(case when part_index = 1 then E'\n' else '' end || segment_text, ''
+                         order by segment_index)
+              filter (where segment_index between coalesce(relevant_first, first_index) and coalesce(relevant_last, last_index)),
+              E'\n') as evidence,
+        bool_or(is_price_on_request) as is_price_on_request,
+        bool_or(is_bullet) as is_list_entry,
+        max(cardinality(words)) filter (where first_product is not null) as name_word_count,
+        max(source_updated_at) as source_updated_at
+    from (
+        select
+            *,
+            min(segment_index) filter (where is_relevant) over item as relevant_first,
+            max(segment_index) filter (where is_relevant) over item as relevant_last,
+            min(segment_index) over item as first_index,
+            max(segment_index) over item as last_index
+        from numbered
+        window item as (partition by message_key, item_index)
+    ) as bounded
+    group by message_key, item_index
+
+)
+
+select * from final

@@ -1,0 +1,43 @@
+-- One row per amount a segment gives in birr (macros/product_extraction.sql: price_pattern): "💵145",
+-- "Price 5000 birr", "ዋጋ 2,450 ብር", "900 ETB". price_birr is null where the amount is no price (a phone number, a
+-- year, a range); is_old_price marks the price that no longer applies ("was 1,200 birr", "900 birr ❌").
+-- Delivery-fee lines give none.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['message_key', 'segment_index']}, {'columns': ['source_updated_at']}],
+        pre_hook=["set local jit = off", "{{ delete_changed_messages() }}"],
+    )
+}}
+
+with
+
+segments as (
+
+    select * from {{ ref('int_post_segments') }}
+    where may_hold_price and not is_delivery
+    {% if is_incremental() %}
+      and source_updated_at > {{ incremental_watermark() }}
+    {% endif %}
+
+),
+
+amounts as (
+
+    select
+        segments.message_key,
+        segments.segment_index,
+        price.position::integer as price_position,
+        price.found[1] is not null or price.found[9] is not null as is_old_price,
+        {{ price_amount('price.found') }} as price_birr,
+        segments.source_updated_at
+
+    from segments
+    cross join lateral regexp_matches(lower(segments.segment_text), {{ price_pattern() }}, 'g')
+        with ordinality as price (found, position)
+
+)
+
+select * from amounts
