@@ -148,6 +148,11 @@ def _record(post: dict) -> lake.MessageRecord:
     })
 
 
+def held_out_posts(eval_dir: Path = EVAL_DIR) -> set[PostKey]:
+    """The posts no rule was tuned on: written after the matcher, or real posts set aside when labelled."""
+    return {post for post, facts in load_posts(eval_dir).items() if facts["origin"] in ("held_out", "channel_held_out")}
+
+
 def written_records(eval_dir: Path = EVAL_DIR) -> list[lake.MessageRecord]:
     """The written posts and the real channels' posts as lake records, the way the scraper would have saved them."""
     posts = json.loads((eval_dir / "written_posts.json").read_text(encoding="utf-8"))
@@ -224,6 +229,10 @@ def _figures(predicted: list[Mention], labelled: list[Mention]) -> dict[str, Fig
     }
 
 
+def _names(m: Mention) -> set[str]:
+    return {name_key(n) for n in m.product_name.split("|")}
+
+
 def _confusions(predicted: list[Mention], labelled: list[Mention]) -> list[tuple[PostKey, Mention | None,
                                                                                  Mention | None]]:
     """Per post, the mentions predicted but not labelled against those labelled but not predicted (as product
@@ -237,13 +246,13 @@ def _confusions(predicted: list[Mention], labelled: list[Mention]) -> list[tuple
     for post in sorted(by_post):
         wrong, lost = list(by_post[post][0]), list(by_post[post][1])
         for m in list(wrong):
-            same = next((w for w in lost if (name_key(w.product_name), w.price_birr)
-                         == (name_key(m.product_name), m.price_birr)), None)
+            same = next((w for w in lost if name_key(m.product_name) in _names(w) and w.price_birr == m.price_birr),
+                        None)
             if same is not None:
                 wrong.remove(m)
                 lost.remove(same)
         for m in list(wrong):
-            twin = next((w for w in lost if name_key(w.product_name) == name_key(m.product_name)), None)
+            twin = next((w for w in lost if name_key(m.product_name) in _names(w)), None)
             if twin is not None:
                 confusions.append((post, m, twin))
                 wrong.remove(m)
@@ -295,7 +304,9 @@ def _mention(m: Mention | None) -> str:
     return f"{m.product_name} @ {price}"
 
 
-def format_report(report: Report) -> str:
+def format_report(report: Report, held_out_posts: set[PostKey] | None = None) -> str:
+    """The figures, then the confusions; those of held_out_posts only counted, not shown (read them and they are
+    no longer held out)."""
     lines = [f"{'posts':<36}{'measure':<15}{'precision':>10}{'recall':>9}   matched/predicted, matched/labelled"]
     for group, measures in report.figures.items():
         label = f"{group} ({report.posts[group]})"
@@ -310,13 +321,15 @@ def format_report(report: Report) -> str:
             lines.append(f"  {channel:<16}{100 * mentions / count:>6.1f}   {mentions}/{count}")
         count, mentions = (sum(v) for v in zip(*report.quiet.values()))
         lines.append(f"  {'all':<16}{100 * mentions / count:>6.1f}   {mentions}/{count}")
+    shown = [c for c in report.confusions if c[0] not in (held_out_posts or set())]
     lines.append("")
-    lines.append(f"confusions ({len(report.confusions)}): predicted  <-  in place of labelled")
-    for (channel, message_id), got, want in report.confusions:
+    lines.append(f"confusions ({len(report.confusions)}, {len(report.confusions) - len(shown)} of them in held-out "
+                 "posts, not shown): predicted  <-  in place of labelled")
+    for (channel, message_id), got, want in shown:
         lines.append(f"  {channel}/{message_id}: {_mention(got)}  <-  {_mention(want)}")
     tally = Counter((got.product_name if got else None, want.product_name if want else None)
-                    for _, got, want in report.confusions
-                    if (got and got.product_name) != (want and want.product_name))
+                    for _, got, want in shown
+                    if not (got and want and name_key(got.product_name) in _names(want)))
     if tally:
         lines.append("")
         lines.append("products confused (count: predicted <- labelled)")
@@ -344,10 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-dsn", default=os.environ.get("TEST_WAREHOUSE_ADMIN_DSN",
                                                             "postgresql://postgres@127.0.0.1:5432/postgres"),
                         help="a server where a scratch database may be created (default: %(default)s)")
+    parser.add_argument("--show-held-out", action="store_true",
+                        help="also list the confusions of held-out posts (once read, they are held out no more)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     report = evaluate(args.admin_dsn)
-    print(format_report(report))
+    print(format_report(report, None if args.show_held_out else held_out_posts()))
     return 0
 
 

@@ -179,3 +179,12 @@
                           - regexp_instr({{ readable }}, {{ pattern }}, 1, 1, 0, 'i')), ''),
         {{ matched_words }})
 {%- endmacro %}
+
+{#- Blank space as posts have it: non-breaking and zero-width spaces too (a regex class). -#}
+{% macro blank() -%}
+    [{{ blank_characters() }}]
+{%- endmacro %}
+
+{% macro blank_characters() -%}
+    [:space:]\u00a0\u2007\u202f\u200b\ufeff
+{%- endmacro %}

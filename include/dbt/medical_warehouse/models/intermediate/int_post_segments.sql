@@ -64,9 +64,9 @@ classified as (
         *,
         {{ product_tokens(normalise_product_text('segment_text')) }} as words,
         part_index = 1
-            and lower_text ~ '^[[:space:]]*(?:[0-9]{1,3}[[:space:]]*[.)][[:space:]]*[^[:space:][:digit:]]|#|-[[:space:]]|[^[:alnum:][:space:]])'
-            and lower_text !~ '^[[:space:]]*{{ detail_marks() }}' as is_bullet,
-        lower_text ~ '^[[:space:]]*{{ detail_marks() }}' as starts_with_detail_mark
+            and lower_text ~ '^{{ blank() }}*(?:[0-9]{1,3}{{ blank() }}*[.)]{{ blank() }}*[^[:digit:]{{ blank_characters() }}]|#|-{{ blank() }}|[^[:alnum:]{{ blank_characters() }}])'
+            and lower_text !~ '^{{ blank() }}*{{ detail_marks() }}' as is_bullet,
+        lower_text ~ '^{{ blank() }}*{{ detail_marks() }}' as starts_with_detail_mark
     from segments
 
 ),
@@ -90,7 +90,7 @@ final as (
         -- a detail: marked as one, or no word but details ("20 box per carton", "Ex.date 05/23", "📦 400")
         starts_with_detail_mark or not exists (
             select 1 from unnest(words) as word
-            where word ~ '[a-z\u1200-\u137f]{2}' and word <> all ({{ detail_words() }})
+            where word ~ '^[a-z\u1200-\u137f]{2,}$' and word <> all ({{ detail_words() }})
         ) as is_detail,
         {{ is_delivery_line('lower_text') }} as is_delivery,
         lower_text ~ '[0-9]' and lower_text ~ 'birr|etb|ብር|br|price|ዋጋ|cost|💵' as may_hold_price,

@@ -3,7 +3,8 @@
 -- Names are matched on whole words, and an Amharic word also after its prefix (የ-, ለ-, በ-, ከ-: "የኮኮናት ዘይት").
 -- A misspelt medicine ("Azitromycine", "Amilodipin", "Sildinafil") is found where a word of six letters or more
 -- that no name begins with and that is no common English word (seeds/generated/english_words.csv) is one edit
--- away from the single-word name of exactly one common medicine (one MedlinePlus or the NHS describe), after both are spelt alike (ph -> f, th -> t, y -> i,
+-- (two letters missing from a name of eight or more) away from the single-word name of exactly one common
+-- medicine (one MedlinePlus or the NHS describe), after both are spelt alike (ph -> f, th -> t, y -> i,
 -- double letters once, no final e); match_method says 'misspelling'. A name inside a longer one found at the
 -- same place ("zinc" in "calcium d3+zinc", "heparin" in "heparin tube") does not count.
 {{
@@ -124,6 +125,7 @@ spelt_alike as (
 
 ),
 
+-- A name of eight letters or more also without two of them ("guafensin" for guaifenesin).
 deletions as (
 
     select word, side, name, key, 0 as edits from spelt_alike
@@ -132,6 +134,15 @@ deletions as (
         left(spelt_alike.key, position.i - 1) || substr(spelt_alike.key, position.i + 1), 1
     from spelt_alike
     cross join lateral generate_series(1, length(spelt_alike.key)) as position (i)
+    union all
+    select spelt_alike.word, spelt_alike.side, spelt_alike.name,
+        left(spelt_alike.key, first.i - 1) || substr(spelt_alike.key, first.i + 1, second.i - first.i - 1)
+            || substr(spelt_alike.key, second.i + 1),
+        2
+    from spelt_alike
+    cross join lateral generate_series(1, length(spelt_alike.key)) as first (i)
+    cross join lateral generate_series(first.i + 1, length(spelt_alike.key)) as second (i)
+    where spelt_alike.side = 'name' and length(spelt_alike.key) >= 8
 
 ),
 
@@ -153,7 +164,7 @@ misspellings as (
         select *, min(edits) over (partition by word) as fewest
         from near_names
     ) as ranked
-    where edits = fewest and edits <= 2
+    where edits = fewest
     group by word
     having count(distinct name) = 1
 

@@ -86,7 +86,8 @@ segment_names as (
 
 -- What stands for a product: a named product, or a brand that no brandless product of its segment takes as its
 -- own ("Nature Made fish oil" is fish oil by Nature Made). A brandless product is only an ingredient where its
--- segment also names a brand and a type that names a product ("Garnier vitamin C serum" is Garnier Serum).
+-- segment also names a brand and a type that names a product ("Garnier vitamin C serum" is Garnier Serum), and
+-- a generic medicine or supply always is beside a brand ("Centrum multivitamin" is Centrum's).
 product_hits as (
 
     select
@@ -96,19 +97,27 @@ product_hits as (
     inner join segment_names
         on item_hits.message_key = segment_names.message_key
         and item_hits.segment_index = segment_names.segment_index
+    inner join segments
+        on item_hits.message_key = segments.message_key and item_hits.segment_index = segments.segment_index
     where item_hits.name_kind = 'product'
-      and not (item_hits.brand is null and segment_names.has_brand and segment_names.has_naming_type)
+      and not (item_hits.brand is null and segment_names.has_brand
+               and (segment_names.has_naming_type or item_hits.name_source <> 'lexicon'))
+      -- "Normal saline 1L without IV set" offers no IV set
+      and coalesce(segments.words[item_hits.hit_position - 1], '') not in ('without', 'no', 'out')
 
 ),
 
--- Medicines joined by "+" or "with" in one segment ("Ferrous sulfate 150mg + Folic Acid 0.5 mg") are one
--- product: each hit continues the combination of the one before when only the joining word stands between.
+-- Medicines joined by "+", "with", "&" or "in" in one segment ("Ferrous sulfate 150mg + Folic Acid 0.5 mg",
+-- "Dextrose in Normal saline") are one product: each hit continues the combination of the one before when only
+-- the joining word stands between.
 joined as (
 
     select
         product_hits.*,
+        product_hits.product_category in ('Medicines', 'Vitamins & Supplements') as is_medicine,
         lag(product_hits.hit_end) over segment_order as previous_end,
-        lag(product_hits.name_source) over segment_order as previous_source
+        lag(product_hits.product_category in ('Medicines', 'Vitamins & Supplements')) over segment_order
+            as previous_is_medicine
     from product_hits
     window segment_order as (partition by product_hits.message_key, product_hits.segment_index
                              order by product_hits.hit_position)
@@ -120,9 +129,9 @@ combined as (
     select
         joined.*,
         sum(case
-                when joined.name_source = 'medicine' and joined.previous_source = 'medicine'
+                when joined.is_medicine and joined.previous_is_medicine
                      and array_to_string(segments.words[joined.previous_end + 1:joined.hit_position - 1], ' ')
-                         in ('+', 'with', '&', 'and +')
+                         in ('+', 'with', 'in', 'and +')
                 then 0 else 1 end) over (partition by joined.message_key, joined.segment_index
                                          order by joined.hit_position) as combination_index
     from joined
