@@ -16,8 +16,8 @@
     line keeps every character's position, so a segment's place in the post is known. -#}
 {% macro mark_segment_ends(column) -%}
     regexp_replace(regexp_replace({{ column }},
-        '([0-9]\s*(?:birr|etb|ብር|br\.?)(?![a-z]))(?!\s*(?:[0-9]|-|–|—|to(?![a-z])|ወደ|❌|✖|$))', E'\\1\001', 'g'),
-        '(💵\s*[:=፡-]?\s*[0-9][0-9,.]*(?![0-9,.])(?:\s*/\s*[0-9][0-9,.]*(?![0-9,.]))*(?:\s*(?:birr|etb|ብር|br\.?)(?![a-z]))?)(?!\s*(?:❌|✖|$))',
+        '([0-9]{{ blank() }}*(?:birr|bir|etb|ብር|br\.?)(?![a-z]))(?!{{ blank() }}*(?:[0-9]|-|–|—|to(?![a-z])|ወደ|❌|✖|➡|→|$))', E'\\1\001', 'g'),
+        '((?:💵|💰){{ blank() }}*[:=፡-]?{{ blank() }}*[0-9][0-9,.]*(?![0-9,.])(?:{{ blank() }}*/{{ blank() }}*[0-9][0-9,.]*(?![0-9,.]))*(?:{{ blank() }}*(?:birr|bir|etb|ብር|br\.?)(?![a-z]))?)(?!{{ blank() }}*(?:❌|✖|➡|→|$))',
         E'\\1\001', 'g')
 {%- endmacro %}
 
@@ -99,7 +99,8 @@
 {%- endmacro %}
 
 {#- Amounts in birr, one match per amount. Capture groups:
-    1 a marker that the amount is the old price ("old price", "was", "የቀድሞ ዋጋ"), or 9 one after it ("2,400 birr ❌");
+    1 a marker that the amount is the old price ("old price", "was", "የቀድሞ ዋጋ"), or 10 one after it ("2,400 birr ❌",
+      "1,000 birr ➡️ 850 birr");
     2, 3 "from A to B" ("2,000 birr to 1,600 birr", "ከ1,500 ብር ወደ 1,200 ብር", "900-750 birr"): a reduction when
       B < A (B is the price), otherwise a range of amounts (a fee, not a price); not after a letter or "x"
       ("10x10 - 180 birr" is a pack of 10x10 at 180 birr);
@@ -107,34 +108,36 @@
       2,500 birr", a range);
     5 before a currency: "900 etb", "1,200 ብር", except a year that precedes "birr <amount>" ("2025 birr 750");
     6 after a currency: "etb 900", "birr 750";
-    7 after the banknote emoji of the wholesale lists: "💵145", "💵 3,800", "💵108.50"; of "💵48/58" (two sizes) the
-      first;
-    8 a year marker after the amount ("2017 e.c.", "2018 ዓ.ም"): the amount is a year. -#}
+    7 after the banknote emojis of the wholesale lists: "💵145", "💵 3,800", "💰 70birr", "💵108.50"; of "💵48/58"
+      (two sizes) the first;
+    8 at the end of a list entry after a leader: "Parapil syrup...50", "cap = 442", "*190";
+    9 a year marker after the amount ("2017 e.c.", "2018 ዓ.ም"): the amount is a year. -#}
 {% macro price_pattern() -%}
     {%- set amount = "((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)(?![0-9]|[.,][0-9])" -%}
-    {%- set currency = "(?:birr|etb|ብር|br\.?)" -%}
+    {%- set currency = "(?:birr|bir|etb|ብር|br\.?)" -%}
     {%- set range_follows = "(?!\s*" ~ currency ~ "?\s*(?:-|–|—|to|ወደ)\s*ከ?[0-9])" -%}
     '(?:(old\s*price|was|before|የቀድሞ\s*ዋጋ|የቀድሞ|ቀድሞ)\s*[:=፡-]?\s*)?(?:'
     || '(?<![0-9a-z.,/]){{ amount }}\s*{{ currency }}?\s*(?:-|–|—|to|ወደ)\s*ከ?{{ amount }}\s*{{ currency }}(?![a-z])'
     || '|(?<![a-z])(?:price|ዋጋ|cost)\s*(?:is)?\s*[:=፡~-]?\s*{{ currency }}?\s*{{ amount }}{{ range_follows }}(?:\s*{{ currency }}(?![a-z]))?'
-    || '|(?!(?:19|20)[0-9]{2}\s*{{ currency }}\s*[0-9])(?<![0-9,.]){{ amount }}\s*{{ currency }}(?![a-z])'
+    || '|(?!(?:19|20)[0-9]{2}\s*{{ currency }}\s*[0-9])(?<![0-9,])(?<![0-9]\.){{ amount }}\s*{{ currency }}(?![a-z])'
     || '|(?<![a-z])(?:etb|birr|ብር)\s*{{ amount }}'
-    || '|💵\s*[:=፡-]?\s*{{ amount }}(?:\s*/\s*[0-9][0-9,.]*)*(?:\s*{{ currency }}(?![a-z]))?'
-    || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?(\s*[❌✖])?'
+    || '|(?:💵|💰)\s*[:=፡-]?\s*{{ amount }}(?:\s*/\s*[0-9][0-9,.]*)*(?:\s*{{ currency }}(?![a-z]))?'
+    || '|(?:\.{2,}|…|=|\*)\s*{{ amount }}(?=\s*{{ currency }}?[^a-z0-9\u1200-\u137f/%]*$)'
+    || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?(\s*(?:[❌✖➡→]|->))?'
 {%- endmacro %}
 
 {#- The amount of a price_pattern() match, or null when it is none: a range, a year, a phone number (written with
     a leading 0: "0911223344"), or beyond any shop's price (over a million birr). -#}
 {% macro price_amount(match) -%}
     case
-        when {{ match }}[8] is not null then null
+        when {{ match }}[9] is not null then null
         when {{ match }}[2] is not null then
             case when replace({{ match }}[3], ',', '')::numeric < replace({{ match }}[2], ',', '')::numeric
                 then replace({{ match }}[3], ',', '')::numeric end
-        when coalesce({{ match }}[4], {{ match }}[5], {{ match }}[6], {{ match }}[7]) ~ '^0' then null
-        when replace(coalesce({{ match }}[4], {{ match }}[5], {{ match }}[6], {{ match }}[7]), ',', '')::numeric
+        when coalesce({{ match }}[4], {{ match }}[5], {{ match }}[6], {{ match }}[7], {{ match }}[8]) ~ '^0' then null
+        when replace(coalesce({{ match }}[4], {{ match }}[5], {{ match }}[6], {{ match }}[7], {{ match }}[8]), ',', '')::numeric
             between 1 and 1000000
-            then replace(coalesce({{ match }}[4], {{ match }}[5], {{ match }}[6], {{ match }}[7]), ',', '')::numeric
+            then replace(coalesce({{ match }}[4], {{ match }}[5], {{ match }}[6], {{ match }}[7], {{ match }}[8]), ',', '')::numeric
     end
 {%- endmacro %}
 
@@ -187,4 +190,9 @@
 
 {% macro blank_characters() -%}
     [:space:]\u00a0\u2007\u202f\u200b\ufeff
+{%- endmacro %}
+
+{#- Lower case with every blank a plain space: for patterns, not for positions. -#}
+{% macro plain_lower(column) -%}
+    translate(lower({{ column }}), U&'\00A0\2007\202F\200B\FEFF', '     ')
 {%- endmacro %}

@@ -50,7 +50,7 @@ segments as (
         lines.line_index,
         part.part_index::integer as part_index,
         part.segment_text,
-        lower(part.segment_text) as lower_text
+        {{ plain_lower('part.segment_text') }} as lower_text
     from lines
     cross join lateral regexp_split_to_table(
         {{ mark_segment_ends('lines.line_text') | replace("'g')", "'gi')") }}, chr(1)
@@ -93,7 +93,7 @@ final as (
             where word ~ '^[a-z\u1200-\u137f]{2,}$' and word <> all ({{ detail_words() }})
         ) as is_detail,
         {{ is_delivery_line('lower_text') }} as is_delivery,
-        lower_text ~ '[0-9]' and lower_text ~ 'birr|etb|ብር|br|price|ዋጋ|cost|💵' as may_hold_price,
+        lower_text ~ '[0-9]' as may_hold_price,
         {{ price_on_request('lower_text') }} as is_price_on_request,
         updated_at as source_updated_at
 

@@ -30,12 +30,12 @@ amounts as (
         segments.message_key,
         segments.segment_index,
         price.position::integer as price_position,
-        price.found[1] is not null or price.found[9] is not null as is_old_price,
+        price.found[1] is not null or price.found[10] is not null as is_old_price,
         {{ price_amount('price.found') }} as price_birr,
         segments.source_updated_at
 
     from segments
-    cross join lateral regexp_matches(lower(segments.segment_text), {{ price_pattern() }}, 'g')
+    cross join lateral regexp_matches({{ plain_lower('segments.segment_text') }}, {{ price_pattern() }}, 'g')
         with ordinality as price (found, position)
 
 )

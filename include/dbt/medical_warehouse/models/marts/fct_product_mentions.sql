@@ -5,8 +5,9 @@
 -- their product types. A brand alone never becomes one of its products: with a product type in the same item
 -- it is "<Brand> <Type>" ("Nivea Body Lotion"), otherwise "<Brand> (unspecified product)". Medicines joined by
 -- "+" or "with" are one combination product ("Ferrous with folic" is Ferrous Sulfate + Folic Acid). An item's
--- only product gets the item's last price (an old price, "was 1,200 birr", never counts); n products with n
--- prices pair in order; otherwise no price. A price is never read from another item.
+-- only product gets the item's first price (an old price, "was 1,200 birr" or "1,000 birr ➡️ 850 birr", never
+-- counts; a later one is a bundle's or a quantity's); n products with n prices pair in order; otherwise no
+-- price. A price is never read from another item.
 -- Incremental: mentions of new or changed messages are recomputed (the pre-hook first drops the old ones).
 {{
     config(
@@ -318,7 +319,7 @@ mentions as (
         on item_products.message_key = item_prices.message_key
         and item_products.item_index = item_prices.item_index
         and (
-            (item_products.product_count = 1 and item_prices.price_index = item_prices.price_count)
+            (item_products.product_count = 1 and item_prices.price_index = 1)
             or (item_products.product_count > 1 and item_products.product_count = item_prices.price_count
                 and item_products.product_index = item_prices.price_index)
         )
