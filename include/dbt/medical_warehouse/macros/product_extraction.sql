@@ -110,7 +110,7 @@
     6 after a currency: "etb 900", "birr 750";
     7 after the banknote emojis of the wholesale lists: "💵145", "💵 3,800", "💰 70birr", "💵108.50"; of "💵48/58"
       (two sizes) the first;
-    8 at the end of a list entry after a leader: "Parapil syrup...50", "cap = 442", "*190";
+    8 at the end of a list entry after a leader: "Parapil syrup...50", "cap = 442";
     9 a year marker after the amount ("2017 e.c.", "2018 ዓ.ም"): the amount is a year. -#}
 {% macro price_pattern() -%}
     {%- set amount = "((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)(?![0-9]|[.,][0-9])" -%}
@@ -122,7 +122,7 @@
     || '|(?!(?:19|20)[0-9]{2}\s*{{ currency }}\s*[0-9])(?<![0-9,])(?<![0-9]\.){{ amount }}\s*{{ currency }}(?![a-z])'
     || '|(?<![a-z])(?:etb|birr|ብር)\s*{{ amount }}'
     || '|(?:💵|💰)\s*[:=፡-]?\s*{{ amount }}(?:\s*/\s*[0-9][0-9,.]*)*(?:\s*{{ currency }}(?![a-z]))?'
-    || '|(?:\.{2,}|…|=|\*)\s*{{ amount }}(?=\s*{{ currency }}?[^a-z0-9\u1200-\u137f/%]*$)'
+    || '|(?:\.{2,}|…|=)\s*{{ amount }}(?=\s*{{ currency }}?[^a-z0-9\u1200-\u137f/%]*$)'
     || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?(\s*(?:[❌✖➡→]|->))?'
 {%- endmacro %}
 

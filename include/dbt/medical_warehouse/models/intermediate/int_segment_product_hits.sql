@@ -110,18 +110,20 @@ unknown_words as (
 
 medicine_words as (
 
-    select distinct alias_words as word, name
+    select alias_words as word, name, bool_or(is_common_medicine) as is_common
     from names
-    where name_source = 'medicine' and is_common_medicine and word_count = 1 and length(alias_words) >= 6
-      and alias_words ~ '^[a-z]+$'
+    where name_source = 'medicine' and word_count = 1 and length(alias_words) >= 6 and alias_words ~ '^[a-z]+$'
+    group by alias_words, name
 
 ),
 
+-- Every medicine spelt alike ("ketamin" is ketamine), a common one also with letters missing (below).
 spelt_alike as (
 
-    select word, {{ spelt_alike('word') }} as key, 'query' as side, null as name from unknown_words
+    select word, {{ spelt_alike('word') }} as key, 'query' as side, null as name, true as is_common
+    from unknown_words
     union all
-    select word, {{ spelt_alike('word') }}, 'name', name from medicine_words
+    select word, {{ spelt_alike('word') }}, 'name', name, is_common from medicine_words
 
 ),
 
@@ -134,6 +136,7 @@ deletions as (
         left(spelt_alike.key, position.i - 1) || substr(spelt_alike.key, position.i + 1), 1
     from spelt_alike
     cross join lateral generate_series(1, length(spelt_alike.key)) as position (i)
+    where spelt_alike.is_common
     union all
     select spelt_alike.word, spelt_alike.side, spelt_alike.name,
         left(spelt_alike.key, first.i - 1) || substr(spelt_alike.key, first.i + 1, second.i - first.i - 1)
@@ -142,7 +145,7 @@ deletions as (
     from spelt_alike
     cross join lateral generate_series(1, length(spelt_alike.key)) as first (i)
     cross join lateral generate_series(first.i + 1, length(spelt_alike.key)) as second (i)
-    where spelt_alike.side = 'name' and length(spelt_alike.key) >= 8
+    where spelt_alike.side = 'name' and spelt_alike.is_common and length(spelt_alike.key) >= 8
 
 ),
 
