@@ -30,6 +30,14 @@ _NAME = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 # Whole groups of DrugBank entries that are no product a pharmacy sells (ions, allergen extracts).
 _NOT_A_PRODUCT = re.compile(r"\b(?:ion|extract|pollen|dander|hair|feather|venom protein)$")
 _DESCRIBED = ("medline_plus_id", "nhs_url", "wikipedia_url")
+# The salt or ion part of a name ("Sildenafil Citrate"), never a product on its own.
+_SALTS = {"acetate", "bicarbonate", "bromide", "carbonate", "chloride", "citrate", "fumarate", "gluconate",
+          "hydrochloride", "hydroxide", "lactate", "maleate", "mesylate", "nitrate", "oxide", "phosphate",
+          "sodium", "succinate", "sulfate", "sulphate", "tartrate", "besylate", "trihydrate", "monohydrate"}
+# How a monograph names one route or form of a substance ("Clotrimazole Vaginal", "Goserelin Implant"): the
+# product is the substance.
+_ROUTE = re.compile(r" (?:vaginal|topical|oral|oral inhalation|inhalation|injection|ophthalmic|otic|nasal|rectal|"
+                    r"transdermal|implant|buccal|sublingual)$", re.I)
 
 
 def _dictionary() -> dict:
@@ -47,17 +55,29 @@ def medicine_names() -> list[tuple[str, str, str]]:
     substances = data["drug_canonical_to_data"]
     kept = {key for key, facts in substances.items()
             if any(field in facts for field in _DESCRIBED) or ("drugbank_id" in facts and "smiles" in facts)}
+    names = {key: _substance_name(facts["name"], substances) for key, facts in substances.items() if key in kept}
     rows = set()
     for alias, (canonical, *_) in data["drug_variant_to_canonical"].items():
-        if canonical not in kept or len(alias) < 4 or not _NAME.fullmatch(alias) or _NOT_A_PRODUCT.search(alias):
+        if (canonical not in kept or len(alias) < 4 or alias in _SALTS or not _NAME.fullmatch(alias)
+                or _NOT_A_PRODUCT.search(alias)):
             continue
         frequency = zipf_frequency(alias, "en")
         if frequency >= (4.0 if alias == canonical else 3.0):
             continue
         facts = substances[canonical]
-        common = "medline_plus_id" in facts or "nhs_url" in facts
-        rows.add((alias, facts["name"], "true" if common else "false"))
+        # a misspelling is read only as a generic name that MedlinePlus or the NHS describe, never a brand
+        common = alias == canonical and ("medline_plus_id" in facts or "nhs_url" in facts)
+        rows.add((alias, names[canonical], "true" if common else "false"))
     return sorted(rows)
+
+
+def _substance_name(name: str, substances: dict) -> str:
+    """The product's name: the substance without the route a monograph adds, in title case where the package
+    writes it in lower case ("Zinc oxide" -> Zinc Oxide)."""
+    base = _ROUTE.sub("", name)
+    if base != name and "name" in substances.get(base.lower(), {}):
+        name = substances[base.lower()]["name"]
+    return " ".join(w[:1].upper() + w[1:] if w.islower() else w for w in name.split(" "))
 
 
 def english_words() -> list[str]:

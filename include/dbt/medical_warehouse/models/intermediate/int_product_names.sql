@@ -51,7 +51,7 @@ dosage_forms as (
 
 medicines as (
 
-    select alias, medicine_name, 3 as precedence, true as is_common from medicine_aliases
+    select alias, medicine_name, 3 as precedence, alias = lower(medicine_name) as is_common from medicine_aliases
 
     union all
 
@@ -59,7 +59,7 @@ medicines as (
         generated_medicine_names.alias,
         coalesce(renamed.medicine_name, generated_medicine_names.medicine_name),
         4,
-        generated_medicine_names.is_common or renamed.alias is not null
+        generated_medicine_names.is_common
     from generated_medicine_names
     left join medicine_aliases as renamed on renamed.alias = lower(generated_medicine_names.medicine_name)
 

@@ -203,7 +203,8 @@ all_hits as (
 
 ),
 
--- Dosage forms are read beside names, never against them.
+-- Dosage forms are read beside names, never dropped for them; a name inside a longer form still is
+-- ("nebulizer" in "salbutamol nebulizer solution").
 final as (
 
     select * from all_hits
@@ -212,7 +213,6 @@ final as (
            select 1 from all_hits as longer
            where longer.message_key = all_hits.message_key
              and longer.segment_index = all_hits.segment_index
-             and longer.name_kind <> 'form'
              and longer.hit_position <= all_hits.hit_position
              and longer.hit_end >= all_hits.hit_end
              and longer.hit_end - longer.hit_position > all_hits.hit_end - all_hits.hit_position

@@ -45,6 +45,17 @@ segments as (
 
 ),
 
+-- Posts that advertise a course or a job ("Ultrasound Skill Training", "Senior pharmacist ... salary"): what they
+-- name without a price is no product on offer.
+not_offering as (
+
+    select distinct message_key
+    from segments
+    where words && array['training', 'ስልጠና', 'cpd', 'vacancy', 'vacancies', 'salary', 'ደመወዝ', 'scholarship',
+                         'admission', 'webinar', 'seminar', 'workshop', 'hiring']
+
+),
+
 hits as (
 
     select * from {{ ref('int_segment_product_hits') }}
@@ -357,6 +368,8 @@ final as (
     from mentions
     inner join items on mentions.message_key = items.message_key and mentions.item_index = items.item_index
     left join item_forms on mentions.message_key = item_forms.message_key and mentions.item_index = item_forms.item_index
+    where mentions.price_birr is not null
+       or not exists (select 1 from not_offering where not_offering.message_key = mentions.message_key)
 
 )
 
