@@ -34,7 +34,9 @@
 {% macro normalise_product_text(column) -%}
     btrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
         -- typographic apostrophes and dashes (replace() is much cheaper than translate() on UTF-8 text)
-        replace(replace(replace(replace(replace(replace(replace(lower({{ latin_lookalikes(column) }}),
+        replace(replace(replace(replace(replace(replace(replace(
+            -- a word run into its dose ("Amlodipine10mg") is two
+            regexp_replace(lower({{ latin_lookalikes(column) }}), '([a-z]{4,})([0-9])', '\1 \2', 'g'),
             U&'\2019', chr(39)), U&'\2018', chr(39)), U&'\0060', chr(39)), U&'\00B4', chr(39)), U&'\2013', '-'),
             U&'\2014', '-'), '&', ' and '),
         -- dose and size: a number with a unit
@@ -148,7 +150,7 @@
 
 {#- What opens a detail line of a list entry, never a new entry: stock, expiry, price, contacts. -#}
 {% macro detail_marks() -%}
-    (?:📦|⏳|⌛|📆|📅|🗓|🗳|💵|💰|¤|🏷|⏰|☎|📞|📲|📱|📍|🚚)
+    (?:📦|⏳|⌛|📆|📅|🗓|🗳|💵|💰|¤|🏷|⏰|☎|📞|📲|📱|🚚)
 {%- endmacro %}
 
 {#- Words that only add details to a list entry ("20 box per carton", "All Exp. date: 2028", "100 pcs/box"). -#}

@@ -110,7 +110,7 @@ starts as (
     select
         *,
         last_product_segment is not null
-            and not is_detail
+            and (not is_detail or first_product is not null)
             and (
                 is_bullet
                 or prices_before > prices_before_last_product

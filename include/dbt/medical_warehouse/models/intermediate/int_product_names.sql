@@ -51,7 +51,14 @@ dosage_forms as (
 
 medicines as (
 
-    select alias, medicine_name, 3 as precedence, alias = lower(medicine_name) as is_common from medicine_aliases
+    select
+        medicine_aliases.alias,
+        medicine_aliases.medicine_name,
+        3 as precedence,
+        medicine_aliases.alias = lower(medicine_aliases.medicine_name) or coalesce(generated.is_common, false)
+            as is_common
+    from medicine_aliases
+    left join generated_medicine_names as generated on generated.alias = medicine_aliases.alias
 
     union all
 
