@@ -11,7 +11,7 @@ English (a name as common in English as "bean" or "heroin" only when it is the s
 seed `medicine_aliases.csv` corrects and extends what comes out: local brands, abbreviations, misspellings, the
 international (INN) names Ethiopian pharmacies write ("Paracetamol" for the package's "Acetaminophen").
 
-english_words: common English words (wordfreq, Zipf frequency 3 or more, five letters or more), which the
+english_words: common English words (wordfreq, Zipf frequency 2.5 or more, five letters or more), which the
 misspelling matcher of int_segment_product_hits never takes for a misspelt medicine ("plastic" is no "plastin").
 """
 
@@ -83,8 +83,8 @@ def _substance_name(name: str, substances: dict) -> str:
 def english_words() -> list[str]:
     from wordfreq import top_n_list, zipf_frequency
 
-    return sorted(w for w in top_n_list("en", 60000)
-                  if len(w) >= 5 and w.isalpha() and w.isascii() and zipf_frequency(w, "en") >= 3.0)
+    return sorted(w for w in top_n_list("en", 100000)
+                  if len(w) >= 5 and w.isalpha() and w.isascii() and zipf_frequency(w, "en") >= 2.5)
 
 
 def write_seeds(seeds_dir: Path) -> dict[str, int]:

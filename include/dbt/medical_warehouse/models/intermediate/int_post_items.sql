@@ -1,8 +1,8 @@
 -- One row per item of a post: the segments (int_post_segments) of one thing offered. An item is one line
 -- ("✅Omeprazole 20mg cap 💵145"), or a block: a name line, its detail lines (stock, expiry, pack) and its price
--- line. A segment opens a new item once the post has named a product (int_segment_product_hits) and it is no
--- detail line, when it opens a list entry (a bullet), or a price came since the last segment that named a
--- product, or it names another product on a line of its own. So a list's entries are items each, a shop's post
+-- line. A segment that is no detail line opens a new item when it opens a list entry (a bullet) after the post
+-- named a product (int_segment_product_hits) or gave a price, or when a price came since the last segment that
+-- named a product, or when it names another product than that segment on a line of its own. So a list's entries are items each, a shop's post
 -- ("Nivea body lotion 400ml / Price 850 birr / the shop's footer") is one item and its footer, and a header
 -- before the first product ("🏩 MT PHARMA IMPORT / NEW ARRIVAL") belongs to the first item.
 -- evidence: the item's text exactly as posted, from its first segment naming a product or giving a price to
@@ -109,10 +109,10 @@ starts as (
 
     select
         *,
-        last_product_segment is not null
-            and (not is_detail or first_product is not null)
+        (not is_detail or first_product is not null)
             and (
-                is_bullet
+                -- a list entry, once the post has named a product or given a price (a header is no entry)
+                (is_bullet and (last_product_segment is not null or prices_before > 0))
                 or prices_before > prices_before_last_product
                 or (first_product is not null and first_product <> last_product and line_index <> last_product_line)
             ) as is_start

@@ -145,7 +145,8 @@ final as (
         brand,
         product_type,
         names_product,
-        is_common_medicine
+        -- a common medicine by any seed's row ("amoxicillin" is one although the lexicon names it too)
+        bool_or(is_common_medicine) over (partition by array_to_string(words, ' ')) as is_common_medicine
     from categorised
     where cardinality(words) > 0
     order by array_to_string(words, ' '), name_kind, precedence, name

@@ -112,7 +112,8 @@ medicine_words as (
 
     select alias_words as word, name, bool_or(is_common_medicine) as is_common
     from names
-    where name_source = 'medicine' and word_count = 1 and length(alias_words) >= 6 and alias_words ~ '^[a-z]+$'
+    where name_kind = 'product' and (name_source = 'medicine' or is_common_medicine)
+      and word_count = 1 and length(alias_words) >= 6 and alias_words ~ '^[a-z]+$'
     group by alias_words, name
 
 ),

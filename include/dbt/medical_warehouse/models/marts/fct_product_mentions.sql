@@ -114,8 +114,16 @@ product_hits as (
     where item_hits.name_kind = 'product'
       and not (item_hits.brand is null and segment_names.has_brand
                and (segment_names.has_naming_type or item_hits.name_source <> 'lexicon'))
-      -- "Normal saline 1L without IV set" offers no IV set
+      -- "Normal saline 1L without IV set" offers no IV set; "RL with full and half iv set" offers Ringer's
+      -- Lactate, the IV set is its accessory
       and coalesce(segments.words[item_hits.hit_position - 1], '') not in ('without', 'no', 'out')
+      and not (item_hits.name_source = 'supply'
+               and 'with' = any (segments.words[2:item_hits.hit_position - 1])
+               and exists (select 1 from item_hits as named
+                           where named.message_key = item_hits.message_key
+                             and named.segment_index = item_hits.segment_index
+                             and named.name_kind = 'product'
+                             and named.hit_end < array_position(segments.words, 'with')))
 
 ),
 
