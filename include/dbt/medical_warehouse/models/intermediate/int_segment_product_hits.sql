@@ -1,11 +1,8 @@
 -- One row per name (int_product_names) a segment holds: products (the lexicon, medical supplies, medicines by
 -- generic, brand or misspelt name), brands, product types and dosage forms, each with the words it stands at.
 -- Names are matched on whole words, and an Amharic word also after its prefix (የ-, ለ-, በ-, ከ-: "የኮኮናት ዘይት").
--- A misspelt medicine ("Azitromycine", "Amilodipin", "Sildinafil") is found where a word of six letters or more
--- that no name begins with and that is no common English word (seeds/generated/english_words.csv) is one edit
--- (two letters missing from a name of eight or more) away from the single-word name of exactly one common
--- medicine (one MedlinePlus or the NHS describe), after both are spelt alike (ph -> f, th -> t, y -> i,
--- double letters once, no final e); match_method says 'misspelling'. A name inside a longer one found at the
+-- Misspelt words ("Azitromycine", "Amilodipin", "strecher", "electrolyt analyzer") are read as the words of names
+-- they are spelt like (below); match_method says 'misspelling'. A name inside a longer one found at the
 -- same place ("zinc" in "calcium d3+zinc", "heparin" in "heparin tube") does not count.
 {{
     config(
@@ -42,28 +39,129 @@ english_words as (
 
 ),
 
-words as (
+-- Misspellings: a word of six letters or more that no name holds and no common English word is, read as the
+-- word of a name it is spelt like (ph -> f, th -> t, y -> i, double letters once, no final e: "chlopheniramine",
+-- "incubattor", "electrolyt"), or one letter away from (two missing from a word of eight or more), when exactly
+-- one such word is closest. Words of medicine names count only as a MedlinePlus or NHS generic name: a
+-- misspelling is never read as a brand.
+name_words as (
+
+    select word, bool_or(name_kind <> 'product' or name_source <> 'medicine' or is_common_medicine) as is_target
+    from names
+    cross join lateral unnest(string_to_array(alias_words, ' ')) as word
+    group by word
+
+),
+
+post_words as (
+
+    select distinct word
+    from segments
+    cross join lateral unnest(segments.words) as word
+
+),
+
+unknown_words as (
+
+    select post_words.word
+    from post_words
+    where length(post_words.word) >= 6
+      and post_words.word ~ '^[a-z]+$'
+      and not exists (select 1 from name_words where name_words.word = post_words.word)
+      and not exists (select 1 from english_words where english_words.word = post_words.word)
+
+),
+
+spelt_alike as (
+
+    select word, {{ spelt_alike('word') }} as key, 'query' as side, true as is_target
+    from unknown_words
+    union all
+    select word, {{ spelt_alike('word') }}, 'name', is_target
+    from name_words
+    where length(word) >= 6 and word ~ '^[a-z]+$'
+
+),
+
+deletions as (
+
+    select word, side, key, 0 as edits from spelt_alike
+    union all
+    select spelt_alike.word, spelt_alike.side,
+        left(spelt_alike.key, position.i - 1) || substr(spelt_alike.key, position.i + 1), 1
+    from spelt_alike
+    cross join lateral generate_series(1, length(spelt_alike.key)) as position (i)
+    where spelt_alike.is_target
+    union all
+    select spelt_alike.word, spelt_alike.side,
+        left(spelt_alike.key, first.i - 1) || substr(spelt_alike.key, first.i + 1, second.i - first.i - 1)
+            || substr(spelt_alike.key, second.i + 1),
+        2
+    from spelt_alike
+    cross join lateral generate_series(1, length(spelt_alike.key)) as first (i)
+    cross join lateral generate_series(first.i + 1, length(spelt_alike.key)) as second (i)
+    where spelt_alike.side = 'name' and spelt_alike.is_target and length(spelt_alike.key) >= 8
+
+),
+
+near_words as (
+
+    select query.word, named.word as target, min(query.edits + named.edits) as edits
+    from deletions as query
+    inner join deletions as named on named.key = query.key and named.side = 'name'
+    where query.side = 'query'
+    group by query.word, named.word
+
+),
+
+corrections as (
+
+    select word, min(target) as target
+    from (select *, min(edits) over (partition by word) as fewest from near_words) as ranked
+    where edits = fewest
+    group by word
+    having count(*) = 1
+
+),
+
+-- The segments' words with misspellings corrected, beside the words as written.
+corrected as (
 
     select
         segments.message_key,
         segments.segment_index,
-        segments.words,
         segments.source_updated_at,
+        segments.words as written_words,
+        case when segments.words && (select coalesce(array_agg(word), '{}') from corrections)
+            then array(
+                select coalesce(corrections.target, word.word)
+                from unnest(segments.words) with ordinality as word (word, position)
+                left join corrections on corrections.word = word.word
+                order by word.position)
+            else segments.words end as words
+    from segments
+
+),
+
+words as (
+
+    select
+        corrected.*,
         word.word,
         word.position::integer as position
-    from segments
-    cross join lateral unnest(segments.words) with ordinality as word (word, position)
+    from corrected
+    cross join lateral unnest(corrected.words) with ordinality as word (word, position)
 
 ),
 
 -- An Amharic word also stands for itself without its prefix.
 word_forms as (
 
-    select *, word as matched_word from words
+    select * from words
 
     union all
 
-    select message_key, segment_index, words, source_updated_at, substr(word, 2), position, word
+    select message_key, segment_index, source_updated_at, written_words, words, substr(word, 2), position
     from words
     where word ~ '^[የለበከ][\u1200-\u137f]{2}'
 
@@ -77,10 +175,11 @@ exact_hits as (
         word_forms.source_updated_at,
         word_forms.position as hit_position,
         word_forms.position + names.word_count - 1 as hit_end,
-        array_to_string(array_prepend(word_forms.matched_word,
-                                      word_forms.words[word_forms.position + 1:word_forms.position + names.word_count - 1]),
-                        ' ') as matched_words,
-        'exact' as match_method,
+        array_to_string(word_forms.written_words[word_forms.position:word_forms.position + names.word_count - 1], ' ')
+            as matched_words,
+        case when word_forms.written_words[word_forms.position:word_forms.position + names.word_count - 1]
+                  = word_forms.words[word_forms.position:word_forms.position + names.word_count - 1]
+            then 'exact' else 'misspelling' end as match_method,
         names.name_kind,
         names.name_source,
         names.name,
@@ -96,111 +195,9 @@ exact_hits as (
 
 ),
 
--- Misspellings: the words no name begins with, spelt alike, and their one-letter deletions.
-unknown_words as (
-
-    select distinct word
-    from words
-    where length(word) >= 6
-      and word ~ '^[a-z]+$'
-      and not exists (select 1 from names where names.first_word = words.word)
-      and not exists (select 1 from english_words where english_words.word = words.word)
-
-),
-
-medicine_words as (
-
-    select alias_words as word, name, bool_or(is_common_medicine) as is_common
-    from names
-    where name_kind = 'product' and (name_source = 'medicine' or is_common_medicine)
-      and word_count = 1 and length(alias_words) >= 6 and alias_words ~ '^[a-z]+$'
-    group by alias_words, name
-
-),
-
--- Every medicine spelt alike ("ketamin" is ketamine), a common one also with letters missing (below).
-spelt_alike as (
-
-    select word, {{ spelt_alike('word') }} as key, 'query' as side, null as name, true as is_common
-    from unknown_words
-    union all
-    select word, {{ spelt_alike('word') }}, 'name', name, is_common from medicine_words
-
-),
-
--- A name of eight letters or more also without two of them ("guafensin" for guaifenesin).
-deletions as (
-
-    select word, side, name, key, 0 as edits from spelt_alike
-    union all
-    select spelt_alike.word, spelt_alike.side, spelt_alike.name,
-        left(spelt_alike.key, position.i - 1) || substr(spelt_alike.key, position.i + 1), 1
-    from spelt_alike
-    cross join lateral generate_series(1, length(spelt_alike.key)) as position (i)
-    where spelt_alike.is_common
-    union all
-    select spelt_alike.word, spelt_alike.side, spelt_alike.name,
-        left(spelt_alike.key, first.i - 1) || substr(spelt_alike.key, first.i + 1, second.i - first.i - 1)
-            || substr(spelt_alike.key, second.i + 1),
-        2
-    from spelt_alike
-    cross join lateral generate_series(1, length(spelt_alike.key)) as first (i)
-    cross join lateral generate_series(first.i + 1, length(spelt_alike.key)) as second (i)
-    where spelt_alike.side = 'name' and spelt_alike.is_common and length(spelt_alike.key) >= 8
-
-),
-
-near_names as (
-
-    select query.word, named.name, min(query.edits + named.edits) as edits
-    from deletions as query
-    inner join deletions as named on named.key = query.key and named.side = 'name'
-    where query.side = 'query'
-    group by query.word, named.name
-
-),
-
--- A misspelling counts only where the closest medicine is one medicine.
-misspellings as (
-
-    select word, min(name) as name
-    from (
-        select *, min(edits) over (partition by word) as fewest
-        from near_names
-    ) as ranked
-    where edits = fewest
-    group by word
-    having count(distinct name) = 1
-
-),
-
-misspelt_hits as (
-
-    select
-        words.message_key,
-        words.segment_index,
-        words.source_updated_at,
-        words.position as hit_position,
-        words.position as hit_end,
-        words.word as matched_words,
-        'misspelling' as match_method,
-        'product' as name_kind,
-        'medicine' as name_source,
-        misspellings.name,
-        'Medicines' as product_category,
-        null as brand,
-        null as product_type,
-        false as names_product
-    from words
-    inner join misspellings on misspellings.word = words.word
-
-),
-
 all_hits as (
 
     select * from exact_hits
-    union all
-    select * from misspelt_hits
 
 ),
 
