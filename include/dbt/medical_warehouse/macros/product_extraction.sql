@@ -112,7 +112,8 @@
     6 after a currency: "etb 900", "birr 750";
     7 after the banknote emojis of the wholesale lists: "💵145", "💵 3,800", "💰 70birr", "💵108.50"; of "💵48/58"
       (two sizes) the first;
-    8 at the end of a list entry after a leader: "Parapil syrup...50", "cap = 442";
+    8 after a leader: "Parapil syrup...50", "cap = 442", "100ml=310 without attachment", not a size, a date or a
+      count ("Carton size=400 vials", "Exp Date =11/27", "=120pk");
     9 a year marker after the amount ("2017 e.c.", "2018 ዓ.ም"): the amount is a year. -#}
 {% macro price_pattern() -%}
     {%- set amount = "((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)(?![0-9]|[.,][0-9])" -%}
@@ -124,7 +125,7 @@
     || '|(?!(?:19|20)[0-9]{2}\s*{{ currency }}\s*[0-9])(?<![0-9,])(?<![0-9]\.){{ amount }}\s*{{ currency }}(?![a-z])'
     || '|(?<![a-z])(?:etb|birr|ብር)\s*{{ amount }}'
     || '|(?:💵|💰)\s*[:=፡-]?\s*{{ amount }}(?:\s*/\s*[0-9][0-9,.]*)*(?:\s*{{ currency }}(?![a-z]))?'
-    || '|(?:\.{2,}|…|=)\s*{{ amount }}(?=\s*{{ currency }}?[^a-z0-9\u1200-\u137f/%]*$)'
+    || '|(?<!size|date|ratio|exp|qty|stock|carton)(?<!size |date |ratio |exp |qty |stock |carton )(?:\.{2,}|…|=)\s*{{ amount }}(?![0-9/.,%]|\s*(?:[a-z]*(?:pk|pcs|pieces|vials?|bottles?|box|boxes|tabs?|caps?|cartons?|tubes?|ml|mg|gm?|kg|l|ltr)(?![a-z])))'
     || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?(\s*(?:[❌✖➡→]|->))?'
 {%- endmacro %}
 

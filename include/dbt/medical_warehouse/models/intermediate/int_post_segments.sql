@@ -64,7 +64,9 @@ classified as (
         *,
         {{ product_tokens(normalise_product_text('segment_text')) }} as words,
         part_index = 1
-            and lower_text ~ '^{{ blank() }}*(?:[0-9]{1,3}{{ blank() }}*[.)]{{ blank() }}*[^[:digit:]{{ blank_characters() }}]|#|-{{ blank() }}|[^[:alnum:]{{ blank_characters() }}(\[{"''“‘@+.,:;/\\])'
+            and lower_text ~ '^{{ blank() }}*(?:[0-9]{1,3}{{ blank() }}*[.)]{{ blank() }}*[^[:digit:]{{ blank_characters() }}]|#|-{{ blank() }}|[^[:alnum:]{{ blank_characters() }}(\[{"''“‘@+=.,:;/\\])'
+            -- a line that goes on with the entry before it ("=630 if it is attached with ...", "with 1 carton ...")
+            and lower_text !~ '^{{ blank() }}*(?:=|with |if |or |and |\+)'
             and lower_text !~ '^{{ blank() }}*{{ detail_marks() }}' as is_bullet,
         lower_text ~ '^{{ blank() }}*{{ detail_marks() }}' as starts_with_detail_mark
     from segments

@@ -114,13 +114,14 @@ near_words as (
 
 ),
 
+-- Closest words spelt alike are spellings of one word ("azithromycin", "azithromycine"): any will do.
 corrections as (
 
     select word, min(target) as target
     from (select *, min(edits) over (partition by word) as fewest from near_words) as ranked
     where edits = fewest
     group by word
-    having count(*) = 1
+    having count(distinct {{ spelt_alike('target') }}) = 1
 
 ),
 
