@@ -199,3 +199,9 @@
 {% macro plain_lower(column) -%}
     translate(lower({{ column }}), U&'\00A0\2007\202F\200B\FEFF', '     ')
 {%- endmacro %}
+
+{#- How a line that goes on with the list entry before it begins, after any bullet: "=630 if attached", "with 1
+    carton", "👉With attachment only", "#with attachment", "Ratio 5:2". -#}
+{% macro continuation_start() -%}
+    (?:[^[:alnum:]{{ blank_characters() }}]+{{ blank() }}*)?(?:=|\+|with |if |or |and |ratio)
+{%- endmacro %}

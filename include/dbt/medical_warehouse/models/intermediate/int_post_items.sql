@@ -110,6 +110,7 @@ starts as (
     select
         *,
         (not is_detail or first_product is not null)
+            and not is_continuation
             and (
                 -- a list entry, once the post has named a product or given a price (a header is no entry)
                 (is_bullet and (last_product_segment is not null or prices_before > 0))

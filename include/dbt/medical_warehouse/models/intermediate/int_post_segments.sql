@@ -65,10 +65,10 @@ classified as (
         {{ product_tokens(normalise_product_text('segment_text')) }} as words,
         part_index = 1
             and lower_text ~ '^{{ blank() }}*(?:[0-9]{1,3}{{ blank() }}*[.)]{{ blank() }}*[^[:digit:]{{ blank_characters() }}]|#|-{{ blank() }}|[^[:alnum:]{{ blank_characters() }}(\[{"''“‘@+=.,:;/\\])'
-            -- a line that goes on with the entry before it ("=630 if it is attached with ...", "with 1 carton ...")
-            and lower_text !~ '^{{ blank() }}*(?:=|with |if |or |and |\+)'
+            and lower_text !~ '^{{ blank() }}*{{ continuation_start() }}'
             and lower_text !~ '^{{ blank() }}*{{ detail_marks() }}' as is_bullet,
-        lower_text ~ '^{{ blank() }}*{{ detail_marks() }}' as starts_with_detail_mark
+        lower_text ~ '^{{ blank() }}*{{ detail_marks() }}' as starts_with_detail_mark,
+        lower_text ~ '^{{ blank() }}*{{ continuation_start() }}' as is_continuation
     from segments
 
 ),
@@ -89,6 +89,8 @@ final as (
         segment_text,
         words,
         is_bullet,
+        -- a line that goes on with the entry before it ("=630 if it is attached with ...", "Ratio 4 carton ...")
+        is_continuation,
         -- a detail: marked as one, or no word but details ("20 box per carton", "Ex.date 05/23", "📦 400")
         starts_with_detail_mark or not exists (
             select 1 from unnest(words) as word

@@ -55,10 +55,8 @@ medicines as (
         medicine_aliases.alias,
         medicine_aliases.medicine_name,
         3 as precedence,
-        medicine_aliases.alias = lower(medicine_aliases.medicine_name) or coalesce(generated.is_common, false)
-            as is_common
+        true as is_common
     from medicine_aliases
-    left join generated_medicine_names as generated on generated.alias = medicine_aliases.alias
 
     union all
 

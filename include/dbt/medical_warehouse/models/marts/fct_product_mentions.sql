@@ -40,7 +40,7 @@ items as (
 
 segments as (
 
-    select message_key, segment_index, words from {{ ref('int_post_segments') }}
+    select message_key, segment_index, words, is_continuation from {{ ref('int_post_segments') }}
     where message_key in (select message_key from items)
 
 ),
@@ -114,6 +114,17 @@ product_hits as (
     where item_hits.name_kind = 'product'
       and not (item_hits.brand is null and segment_names.has_brand
                and (segment_names.has_naming_type or item_hits.name_source <> 'lexicon'))
+      -- a product named on a line that goes on with the entry ("with Moxipil 625mg of 10, Price 190 Birr") is
+      -- what the entry comes bundled with, unless the entry names none before
+      and not (segments.is_continuation
+               and exists (select 1 from item_hits as named
+                           inner join segments as named_segments
+                               on named.message_key = named_segments.message_key
+                               and named.segment_index = named_segments.segment_index
+                           where named.message_key = item_hits.message_key
+                             and named.item_index = item_hits.item_index
+                             and named.name_kind = 'product'
+                             and not named_segments.is_continuation))
       -- "Normal saline 1L without IV set" offers no IV set; "RL with full and half iv set" offers Ringer's
       -- Lactate, the IV set is its accessory
       and coalesce(segments.words[item_hits.hit_position - 1], '') not in ('without', 'no', 'out')
