@@ -7,6 +7,7 @@
 -- before the first product ("🏩 MT PHARMA IMPORT / NEW ARRIVAL") belongs to the first item.
 -- evidence: the item's text exactly as posted, from its first segment naming a product or giving a price to
 -- its last; the whole item where it has neither.
+-- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{
     config(
         materialized='incremental',
@@ -148,6 +149,9 @@ final as (
                          order by segment_index)
               filter (where segment_index between coalesce(relevant_first, first_index) and coalesce(relevant_last, last_index)),
               E'\n') as evidence,
+        -- the whole item, its details after the price included ("50 sachets per box"): where sizes are read
+        ltrim(string_agg(case when part_index = 1 then E'\n' else '' end || segment_text, '' order by segment_index),
+              E'\n') as item_text,
         bool_or(is_price_on_request) as is_price_on_request,
         bool_or(is_bullet) as is_list_entry,
         max(cardinality(words)) filter (where first_product is not null) as name_word_count,

@@ -2,6 +2,7 @@
 -- "Price 5000 birr", "ዋጋ 2,450 ብር", "900 ETB". price_birr is null where the amount is no price (a phone number, a
 -- year, a range); is_old_price marks the price that no longer applies ("was 1,200 birr", "900 birr ❌").
 -- Delivery-fee lines give none.
+-- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{
     config(
         materialized='incremental',

@@ -4,6 +4,7 @@
 -- Misspelt words ("Azitromycine", "Amilodipin", "strecher", "electrolyt analyzer") are read as the words of names
 -- they are spelt like (below); match_method says 'misspelling'. A name inside a longer one found at the
 -- same place ("zinc" in "calcium d3+zinc", "heparin" in "heparin tube") does not count.
+-- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{
     config(
         materialized='incremental',

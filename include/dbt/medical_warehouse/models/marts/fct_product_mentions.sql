@@ -9,6 +9,7 @@
 -- counts; a later one is a bundle's or a quantity's); n products with n prices pair in order; otherwise no
 -- price. A price is never read from another item.
 -- Incremental: mentions of new or changed messages are recomputed (the pre-hook first drops the old ones).
+-- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{
     config(
         materialized='incremental',
@@ -374,9 +375,9 @@ final as (
         mentions.product_type,
         item_forms.dosage_form,
         mentions.is_brand_only,
-        {{ pack_size('lower(items.evidence)') }} as pack_size,
-        {{ strength('lower(items.evidence)') }} as strength,
-        {{ pack_count('lower(items.evidence)') }} as pack_count,
+        {{ pack_size(plain_lower('items.item_text')) }} as pack_size,
+        {{ strength(plain_lower('items.item_text')) }} as strength,
+        {{ pack_count(plain_lower('items.item_text')) }} as pack_count,
         mentions.price_birr,
         mentions.price_birr is null and items.is_price_on_request as is_price_on_request,
         items.evidence,
