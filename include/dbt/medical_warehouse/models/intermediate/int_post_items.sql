@@ -153,8 +153,6 @@ final as (
         ltrim(string_agg(case when part_index = 1 then E'\n' else '' end || segment_text, '' order by segment_index),
               E'\n') as item_text,
         bool_or(is_price_on_request) as is_price_on_request,
-        bool_or(is_bullet) as is_list_entry,
-        max(cardinality(words)) filter (where first_product is not null) as name_word_count,
         max(source_updated_at) as source_updated_at
     from (
         select
