@@ -31,7 +31,9 @@ def cmd_import_export(args) -> dict:
 def cmd_load(args) -> dict:
     with warehouse.connect() as conn:
         migrate(conn)
-        return load_messages(conn, lake.lake_dir()).as_dict()
+        summary = load_messages(conn, lake.lake_dir())
+    summary.check_something_loaded()  # the loader logged its figures; NothingLoaded says why and exits 1
+    return summary.as_dict()
 
 
 def cmd_migrate(args) -> dict:

@@ -55,8 +55,9 @@ class MessageRecord:
     channel_name: str
     message_id: int
     message_date: str
-    scraped_at: str
-    source: str
+    # None where the lake that held the post does not say (another implementation's lake): never guessed
+    scraped_at: str | None = None
+    source: str | None = None
     channel_title: str | None = None
     message_text: str = ""
     views: int | None = None
@@ -92,10 +93,14 @@ class MessageRecord:
                 if name in _REQUIRED_SET:
                     missing = [f for f in REQUIRED_FIELDS if data.get(f) in (None, "")]
                     raise RecordError(f"missing required field(s): {', '.join(missing)}")
-                if name in _NOT_NULL:
+                if name in _NOT_NULL and name in data:
                     check(name, value)  # raises, naming the field
-                continue  # the field's default: None, or "" for message_text
+                continue  # the field's default: None, "" for message_text, False for has_media
             values[name] = check(name, value)
+        if "raw" not in data:
+            # A lake that keeps no source message (another implementation's): the record as it came is it,
+            # so what it said (a scraped_at without an offset, no source) is kept as it was.
+            values["raw"] = dict(data)
         for name in REQUIRED_FIELDS:
             if values[name] == "":
                 raise RecordError(f"missing required field(s): {name}")
@@ -103,7 +108,7 @@ class MessageRecord:
 
 
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(MessageRecord))
-REQUIRED_FIELDS = ("channel_name", "message_id", "message_date", "scraped_at", "source")
+REQUIRED_FIELDS = ("channel_name", "message_id", "message_date")
 _FIELD_SET = frozenset(RECORD_FIELDS)
 _REQUIRED_SET = frozenset(REQUIRED_FIELDS)
 _NOT_NULL = frozenset({"has_media", "raw"})
@@ -172,13 +177,16 @@ def _canonical_instant(text: str) -> str:
 
 
 def _channel(name: str, value: Any) -> str:
-    text = _text(name, value, nullable=False)
+    # Telegram usernames ignore case: another implementation's lake writes "EAHCI" for @eahci.
+    text = _text(name, value, nullable=False).lower()
     if not CHANNEL_NAME_RE.fullmatch(text):
         raise RecordError(f"{name} must be a lower-case Telegram username ([a-z0-9_]), got {text!r:.40}")
     return text
 
 
-def _source(name: str, value: Any) -> str:
+def _source(name: str, value: Any) -> str | None:
+    if value is None:
+        return None  # another implementation's lake does not say
     if value not in SOURCES:
         raise RecordError(f"{name} must be one of {', '.join(SOURCES)}, got {value!r:.40}")
     return value
@@ -190,11 +198,27 @@ def _bool(name: str, value: Any) -> bool:
     return value
 
 
+_WINDOWS_LAKE_PATH_RE = re.compile(r"(?:^|[\\/])(raw[\\/]images[\\/][^\\/]+[\\/][^\\/]+)$")
+
+
 def _image_path(name: str, value: Any) -> str | None:
     text = _text(name, value)
-    if text is not None and ("\\" in text or text.startswith("/") or ".." in text.split("/")):
+    if text is not None and "\\" in text:
+        # Another implementation's lake on Windows: "data\raw\images\EAHCI\3085.jpg" points into the lake's
+        # layout and is read as that lake path; anything else ("C:\Users\...") names no photo of the lake.
+        found = _WINDOWS_LAKE_PATH_RE.search(text)
+        return found.group(1).replace("\\", "/") if found else None
+    if text is not None and (text.startswith("/") or ".." in text.split("/")):
         raise RecordError(f"{name} must be relative to the lake with POSIX slashes, got {text!r:.60}")
     return text
+
+
+def _scrape_instant(name: str, value: Any) -> str | None:
+    """When the post was scraped; None where the lake does not say, or says it without a UTC offset (a local
+    clock of unknown zone: guessing one could order the record after a later scrape)."""
+    if isinstance(value, str) and _canonical_instant(value) == "!has no UTC offset":
+        return None
+    return _instant(name, value)
 
 
 def _raw(name: str, value: Any) -> dict:
@@ -220,7 +244,7 @@ _CHECKS = {
     "has_media": _bool,
     "media_type": _text,
     "image_path": _image_path,
-    "scraped_at": _instant,
+    "scraped_at": _scrape_instant,
     "source": _source,
     "raw": _raw,
 }
@@ -402,10 +426,17 @@ def atomic_copy(source: Path, target: Path) -> None:
         raise
 
 
+def scrape_order(record: Mapping[str, Any]) -> datetime:
+    """When a record was scraped, for ordering it against others; a record whose lake does not say (another
+    implementation's) is older than any that does."""
+    scraped_at = record.get("scraped_at")
+    return datetime.fromisoformat(scraped_at) if scraped_at else datetime.min.replace(tzinfo=UTC)
+
+
 def merge_record(old: dict, new: dict) -> dict:
     """The record to keep when a message is seen again: the later scrape wins, but what it does not know
     (a Desktop export has no views) is kept from the earlier one."""
-    if datetime.fromisoformat(old["scraped_at"]) > datetime.fromisoformat(new["scraped_at"]):
+    if scrape_order(old) > scrape_order(new):
         return old
     return {k: (old.get(k) if v is None and k in KEEP_WHEN_MISSING else v) for k, v in new.items()}
 

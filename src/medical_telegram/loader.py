@@ -19,7 +19,7 @@ import operator
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +59,8 @@ with upserted as (
         {", ".join(f"{c} = {_new_value(c)}" for c in _TRACKED)},
         raw = excluded.raw, scraped_at = excluded.scraped_at, lake_file = excluded.lake_file,
         updated_at = now()
-    where excluded.scraped_at >= t.scraped_at
+    -- a record whose lake does not say when it was scraped (another implementation's) is older than any that does
+    where coalesce(excluded.scraped_at, '-infinity') >= coalesce(t.scraped_at, '-infinity')
       and ({", ".join(f"t.{c}" for c in _TRACKED)})
           is distinct from ({", ".join(_new_value(c) for c in _TRACKED)})
     returning t.lake_file, (xmax = 0) as inserted
@@ -72,6 +73,10 @@ _LOG_COPY = """
 copy raw.load_log (target, file_path, checksum, status, rows_in, inserted, updated, unchanged, quarantined,
                    nul_stripped, reason, started_at) from stdin
 """
+
+
+class NothingLoaded(RuntimeError):
+    """Every record a load read was quarantined."""
 
 
 @dataclasses.dataclass
@@ -114,6 +119,23 @@ class LoadSummary:
             for field in ("rows_in", "inserted", "updated", "unchanged", "quarantined", "nul_stripped"):
                 channels[f.channel][field] += getattr(f, field)
         return {name: dict(counts) for name, counts in sorted(channels.items())}
+
+    @property
+    def quarantined_everything(self) -> bool:
+        """Records were read and every one was quarantined: nothing of the lake reached the warehouse."""
+        return self.total("rows_in") > 0 and self.total("quarantined") == self.total("rows_in")
+
+    def check_something_loaded(self) -> None:
+        """Raise NothingLoaded when every record read was quarantined: such a load is a failure, not a success."""
+        if self.quarantined_everything:
+            reasons = Counter()
+            for f in self.files:
+                for reason in (f.reason or "unknown").split("; "):
+                    reasons[reason] += 1
+            said = "; ".join(f"{reason} ({n} file(s))" for reason, n in reasons.most_common(3))
+            raise NothingLoaded(f"all {self.total('rows_in')} records read from {len(self.files)} file(s) were"
+                                f" quarantined, none loaded: {said}. The records and a note on each are under"
+                                " the lake's quarantine/ folder.")
 
     def as_dict(self) -> dict:
         return {

@@ -111,3 +111,16 @@ def test_embedded_warehouse_refuses_a_port_held_by_another_server(tmp_path, monk
         monkeypatch.setenv("WAREHOUSE_EMBEDDED_PORT", str(other.getsockname()[1]))
         with pytest.raises(warehouse.WarehouseError, match="not the embedded warehouse"):
             warehouse.EmbeddedPostgres(tmp_path / "wh").start()
+
+
+def test_load_that_quarantines_everything_exits_1_and_says_why(tmp_path, warehouse_dsn):
+    day = tmp_path / "lake" / "raw" / "telegram_messages" / "2026-01-18"
+    day.mkdir(parents=True)
+    (day / "shop.json").write_text(json.dumps([{"channel_name": "shop", "message_id": 1,
+                                                 "message_date": "not a date"}]))
+    result = run_cli("load", env={"DATA_LAKE_DIR": str(tmp_path / "lake"), "WAREHOUSE_DSN": warehouse_dsn,
+                                  "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("medtel load: error: all 1 records read from 1 file(s) were quarantined")
+    assert "not a valid ISO-8601 timestamp" in error and "Traceback" not in result.stderr

@@ -121,7 +121,7 @@ def test_export_without_views_keeps_the_views_a_scrape_saw(db, lake_root):
         ({"message_date": "yesterday"}, "not a valid ISO-8601 timestamp"),
         ({"channel_name": "Not A Username"}, "lower-case Telegram username"),
         ({"channel_name": "lobelia4cosmetics\n"}, "lower-case Telegram username"),
-        ({"image_path": "data\\raw\\images\\x.jpg"}, "POSIX slashes"),
+        ({"image_path": "/home/me/x.jpg"}, "POSIX slashes"),
         ({"source": "rss"}, "source must be one of"),
     ],
 )
@@ -332,3 +332,58 @@ def test_any_iso_form_python_reads_reaches_postgresql_as_the_same_instant(db, la
     same = db.execute("select message_id, message_date = '2026-01-18T12:58:53+00:00'::timestamptz"
                       " from raw.telegram_messages order by 1").fetchall()
     assert same == [(1, True), (2, True), (3, True)]
+
+
+CHALLENGE_LAKE = Path(__file__).resolve().parents[1] / "fixtures" / "challenge_format_lake"
+
+
+def test_a_lake_another_implementation_wrote_loads_whole(db, lake_root):
+    """tests/fixtures/challenge_format_lake: "EAHCI" in capitals, Windows image paths, scraped_at without an
+    offset, no source. Each is read as what it says, nothing is guessed, nothing quarantined."""
+    import shutil
+
+    shutil.copytree(CHALLENGE_LAKE, lake_root, dirs_exist_ok=True)
+    totals = load_messages(db, lake_root).as_dict()
+    assert (totals["rows_in"], totals["inserted"], totals["quarantined"]) == (100, 100, 0)
+    assert db.execute("select channel_name, count(*), count(scraped_at), count(source) from raw.telegram_messages"
+                      " group by 1 order by 1").fetchall() == [("eahci", 50, 0, 0), ("tenamereja", 50, 0, 0)]
+    image, raw = db.execute("select image_path, raw from raw.telegram_messages where message_id = 3085").fetchone()
+    assert image == "raw/images/EAHCI/3085.jpg"
+    # what the lake said is kept as it said it
+    assert raw["scraped_at"] == "2026-01-18T08:46:22.786806" and raw["image_path"] == "data\\raw\\images\\EAHCI\\3085.jpg"
+
+
+def test_a_file_with_only_the_challenges_eight_fields_loads(db, lake_root):
+    eight = {"message_id": 7, "channel_name": "TikvahPharma", "message_date": "2025-06-18T08:00:00+00:00",
+             "message_text": "✅Omeprazole 20mg cap 💵145", "has_media": True, "views": 12, "forwards": 0,
+             "image_path": "C:\\Users\\me\\Pictures\\7.jpg"}
+    write_file(lake_root, [eight], name="TikvahPharma")
+    assert load_messages(db, lake_root).as_dict()["inserted"] == 1
+    # a photo path outside the lake's layout names no photo of the lake: absent, the post keeps has_media
+    assert db.execute("select channel_name, image_path, has_media, scraped_at, source"
+                      " from raw.telegram_messages").fetchone() == ("tikvahpharma", None, True, None, None)
+
+
+def test_a_record_whose_scrape_time_is_unknown_is_older_than_any_known_one(db, lake_root):
+    known = record(1, message_text="as scraped", scraped_at="2026-01-18T13:00:00+00:00")
+    unknown = record(1, message_text="from another lake", scraped_at="2026-01-19T09:00:00", source=None)
+    write_file(lake_root, [known], name="lobelia4cosmetics")
+    write_file(lake_root, [unknown], name="lobelia4cosmetics", day="2026-01-19")
+    load_messages(db, lake_root)
+    assert rows(db)[0][2] == "as scraped"
+    later = record(1, message_text="scraped again", scraped_at="2026-01-20T00:00:00+00:00")
+    write_file(lake_root, [later], name="lobelia4cosmetics", day="2026-01-20")
+    load_messages(db, lake_root)
+    assert rows(db)[0][2] == "scraped again"
+
+
+def test_a_load_that_quarantines_every_record_fails_and_says_why(db, lake_root):
+    from medical_telegram.loader import NothingLoaded
+
+    write_file(lake_root, [record(1, views="many"), record(2, message_date="yesterday")])
+    summary = load_messages(db, lake_root)
+    assert summary.quarantined_everything
+    with pytest.raises(NothingLoaded, match=r"all 2 records read .* quarantined.*views must be an integer"):
+        summary.check_something_loaded()
+    write_file(lake_root, [record(3)], day="2026-01-19")
+    load_messages(db, lake_root).check_something_loaded()  # one loaded: no failure

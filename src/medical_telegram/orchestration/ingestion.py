@@ -53,6 +53,7 @@ def load_raw(scrape_results) -> dict:
     log.info("%d scraper run(s) finished; loading the lake %s", len(scrape_results), settings.lake_dir())
     with connect(migrated=True) as conn:
         summary = load_messages(conn, settings.lake_dir())
+    summary.check_something_loaded()  # a load that quarantined every record fails, saying why
     return summary.as_dict()
 
 
