@@ -81,6 +81,13 @@ class ChannelActivity(BaseModel):
     periods: list[ActivityPeriod]
 
 
+class ProductMatch(BaseModel):
+    product_name: str
+    matched_text: str = Field(description='the words of the post recognised as the product, e.g. "Panadol"')
+    evidence: str = Field(description="the post's item the product and its price were read from, as posted")
+    price_birr: float | None
+
+
 class MessageHit(BaseModel):
     channel_name: str
     message_id: int
@@ -88,6 +95,32 @@ class MessageHit(BaseModel):
     view_count: int | None
     rank: float
     snippet: str = Field(description="the matching passage, matched words wrapped in <mark>…</mark> (text is not HTML-escaped)")
+    matched_by: list[Literal["text", "product"]] = Field(
+        description='how the post matched: "text" (its words), "product" (a product it mentions, by name: a search'
+                    ' for "paracetamol" finds "Panadol 500mg"), or both')
+    products: list[ProductMatch] = Field(description="the products the post mentions whose name matched the query")
+
+
+class ProductMention(BaseModel):
+    channel_name: str
+    message_id: int
+    posted_at: datetime
+    product_name: str
+    price_birr: float | None
+    is_price_on_request: bool
+    pack_size: str | None
+    strength: str | None
+    pack_count: int | None
+    dosage_form: str | None
+    matched_text: str = Field(description="the words recognised as the product")
+    evidence: str = Field(description="the line or block of the post the product and its price were read from")
+
+
+class ProductMentions(BaseModel):
+    product_name: str
+    items: list[ProductMention] = Field(description="the newest mentions first")
+    limit: int
+    channel: str | None
 
 
 class MessageSearch(BaseModel):

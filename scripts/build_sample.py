@@ -3,7 +3,7 @@ messages.json and images/ as scraped (the maintainer's fixtures; not part of the
 
 Run once by a maintainer; the output is committed, so a user's clone needs nothing else:
 
-    .venv/bin/python scripts/build_sample.py --fixtures DIR
+    .venv/bin/python scripts/build_sample.py --fixtures DIR [--channels DIR]
 
 Writes
   sample/lake/          a lake snapshot: the 100 posts as lake records (they were scraped with Telethon on
@@ -11,6 +11,9 @@ Writes
   sample/desktop_export a Telegram Desktop export of the same channel, as a user would make one: text with
                         entities, local-clock dates plus date_unixtime, two service messages, photos for the
                         20 newest posts and "File not included" for the rest
+  sample/channels/      with --channels (the folder of JSON Lines files of more channels' real posts): a lake
+                        of three days (CHANNEL_DAYS) of two wholesale pharmacy channels, as lake records whose
+                        scrape time is unknown (the public scrapes they come from do not say it)
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ EXPORT_CLOCK = timezone(timedelta(hours=3))
 EXPORT_CHANNEL_ID = 1_000_000_001  # the real id is not in the fixture; any stable number serves
 MAX_SIDE = 640
 EXPORT_PHOTOS = 20
+CHANNEL_DAYS = {"tikvahpharma": ("2025-06-18", "2025-06-19", "2025-06-20"),
+                "pharmacyhubethiopia": ("2025-06-18", "2025-06-19", "2025-06-20")}
 NOT_INCLUDED = "(File not included. Change data exporting settings to download.)"
 
 
@@ -125,16 +130,40 @@ def service_message(service_id: int, instant: datetime, action: str, **extra) ->
     }
 
 
+def channel_records(fixtures: Path) -> list[MessageRecord]:
+    """The posts of CHANNEL_DAYS from the channels' JSON Lines files, as lake records."""
+    records = []
+    for channel, days in CHANNEL_DAYS.items():
+        for line in (fixtures / f"{channel}.jsonl").read_text(encoding="utf-8").splitlines():
+            post = json.loads(line)
+            if post["message_date"][:10] in days:
+                records.append(MessageRecord.from_dict({
+                    "channel_name": channel, "message_id": post["message_id"],
+                    "message_date": post["message_date"], "source": "telethon",
+                    "message_text": post["message_text"] or "", "views": post["views"], "raw": post}))
+    return records
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fixtures", type=Path, required=True,
                         help="the folder with messages.json and images/ of the channel's real posts")
+    parser.add_argument("--channels", type=Path,
+                        help="the folder with <channel>.jsonl files of more channels' real posts")
     parser.add_argument("--out", type=Path, default=PROJECT / "sample")
     args = parser.parse_args()
 
+    if args.channels:
+        shutil.rmtree(args.out / "channels", ignore_errors=True)
+        records = channel_records(args.channels)
+        lake.write_messages(args.out / "channels", records)
+        print(f"sample: {len(records)} posts of {len(CHANNEL_DAYS)} channels in {args.out / 'channels'}")
+
     posts = sorted(json.loads((args.fixtures / "messages.json").read_text()), key=lambda p: p["message_id"])
     sources = sorted((args.fixtures / "images").glob("*.jpg"), key=lambda p: int(p.stem))
-    shutil.rmtree(args.out, ignore_errors=True)
+    # only what this script writes: sample/ also holds the labelled set and its README
+    for built in ("lake", "desktop_export"):
+        shutil.rmtree(args.out / built, ignore_errors=True)
 
     lake_root = args.out / "lake"
     shrunk = {}

@@ -66,3 +66,15 @@ select channel_name, total_posts, image_posts, image_share::float8 as image_shar
 from api.api_visual_content
 order by channel_name
 """
+
+# The mentions of one product, newest first, each with the text it was read from: why a product or a price was
+# counted. Served by the (product_name, posted_at) index of api.api_product_mentions.
+PRODUCT_MENTIONS = """
+select channel_name, message_id, posted_at, product_name, price_birr::float8 as price_birr, is_price_on_request,
+       pack_size, strength, pack_count, dosage_form, matched_text, evidence
+from api.api_product_mentions
+where product_name = %(product)s {channel_filter}
+order by posted_at desc, message_id desc, item_index
+limit %(limit)s
+"""
+PRODUCT_MENTIONS_ORDER = "r.posted_at desc, r.message_id desc"

@@ -1,4 +1,5 @@
-"""Full-text search over message text (GIN index on a stored tsvector, 'simple' configuration)."""
+"""Full-text search over message text and the products each message mentions (GIN index on a stored tsvector,
+'simple' configuration; see the dbt model api_message_search)."""
 
 # The 'simple' configuration neither stems nor drops stop words, so it treats English and Amharic
 # alike; prefix matching (word:*) stands in for the stemming Amharic lacks. The tsquery text is built
@@ -31,9 +32,22 @@ hits as (
 select hits.channel_name, hits.message_id, hits.posted_at, hits.view_count, hits.rank::float8 as rank,
        ts_headline('simple', messages.message_text, to_tsquery('simple', %(tsquery)s),
                    'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2, '
-                   'FragmentDelimiter=" … "') as snippet
+                   'FragmentDelimiter=" … "') as snippet,
+       array_remove(array[
+           case when to_tsvector('simple', messages.message_text) @@ to_tsquery('simple', %(tsquery)s) then 'text' end,
+           case when products.items <> '[]'::jsonb then 'product' end], null) as matched_by,
+       products.items as products
 from hits
 join marts.fct_messages as messages on messages.message_key = hits.message_key
+cross join lateral (
+    -- the post's products whose name matches: how a post that never writes the word was found
+    select coalesce(jsonb_agg(jsonb_build_object('product_name', m.product_name, 'matched_text', m.matched_text,
+                                                 'evidence', m.evidence, 'price_birr', m.price_birr)
+                              order by m.item_index), '[]'::jsonb) as items
+    from api.api_product_mentions as m
+    where m.message_key = hits.message_key
+      and to_tsvector('simple', m.product_name) @@ to_tsquery('simple', %(tsquery)s)
+) as products
 order by hits.rank desc, hits.posted_at desc, hits.message_key
 """
 

@@ -1,4 +1,4 @@
-"""GET /api/reports/top-products and GET /api/reports/visual-content."""
+"""GET /api/reports/top-products, GET /api/reports/product-mentions and GET /api/reports/visual-content."""
 
 from typing import Annotated
 
@@ -8,7 +8,7 @@ from api.deps import WarehouseDep
 from api.queries import reports as sql
 from api.routes.params import ChannelFilter, Since, Until, channel_key, check_range, date_key
 from api.responses import items_json, json_items
-from api.schemas import UNAVAILABLE, TopProducts, VisualContent
+from api.schemas import UNAVAILABLE, ProductMentions, TopProducts, VisualContent
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=UNAVAILABLE)
 
@@ -33,6 +33,23 @@ async def read_top_products(
     query = sql.TOP_PRODUCTS_FILTERED.format(where=" and ".join(used)) if used else sql.TOP_PRODUCTS_ALL
     items = await db.fetch_text(items_json(query, sql.TOP_PRODUCTS_ORDER), params)
     return json_items(items, limit=limit, channel=channel, since=since, until=until)
+
+
+@router.get("/product-mentions", response_model=ProductMentions)
+async def read_product_mentions(
+    db: WarehouseDep,
+    product: Annotated[str, Query(min_length=1, max_length=200,
+                                  description='a product as top-products names it, e.g. "Paracetamol"')],
+    limit: Annotated[int, Query(ge=1, le=100, description="how many mentions (1..100)")] = 20,
+    channel: ChannelFilter = None,
+) -> Response:
+    """Why a product or a price was counted: the product's mentions, newest first, each with the line or block
+    of the post it was read from (evidence) and the words recognised as the product (matched_text)."""
+    channel = channel_key(channel) if channel else None
+    query = sql.PRODUCT_MENTIONS.format(channel_filter="and channel_name = %(channel)s" if channel else "")
+    items = await db.fetch_text(items_json(query, sql.PRODUCT_MENTIONS_ORDER),
+                                {"product": product, "channel": channel, "limit": limit})
+    return json_items(items, product_name=product, limit=limit, channel=channel)
 
 
 @router.get("/visual-content", response_model=VisualContent)

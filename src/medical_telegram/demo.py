@@ -29,19 +29,23 @@ class DemoError(RuntimeError):
     pass
 
 
+# The bundled lakes: @lobelia4cosmetics with its photos, and three days of two wholesale pharmacy channels.
+SAMPLE_LAKES = (SAMPLE_DIR / "lake", SAMPLE_DIR / "channels")
+
+
 def seed_sample_lake(root: Path) -> dict[str, int]:
-    """Merge the bundled lake snapshot into the lake; idempotent, existing newer data wins."""
-    source = SAMPLE_DIR / "lake"
-    records = [lake.MessageRecord.from_dict(r)
-               for path in sorted((source / lake.MESSAGES_DIR).glob("*/*.json")) for r in lake.read_messages(path)]
+    """Merge the bundled lake snapshots into the lake; idempotent, existing newer data wins."""
+    records, copied = [], 0
+    for source in SAMPLE_LAKES:
+        records += [lake.MessageRecord.from_dict(r) for path in sorted((source / lake.MESSAGES_DIR).glob("*/*.json"))
+                    for r in lake.read_messages(path)]
+        for image in sorted((source / lake.IMAGES_DIR).rglob("*.jpg")):
+            target = root / image.relative_to(source)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(image, target)
+                copied += 1
     lake.write_messages(root, records)
-    copied = 0
-    for image in sorted((source / lake.IMAGES_DIR).rglob("*.jpg")):
-        target = root / image.relative_to(source)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(image, target)
-            copied += 1
     return {"messages": len(records), "images_copied": copied}
 
 

@@ -37,6 +37,10 @@ def tiered_warehouse(make_database):
         conn.execute("""
             create table api.api_message_search (message_key text, channel_name text, message_id bigint,
                 posted_at timestamptz, view_count int, age_tier int, document tsvector)""")
+        # no product is mentioned here: search reads them too (a post is also found by its products)
+        conn.execute("""
+            create table api.api_product_mentions (message_key text, item_index int, product_name text,
+                                                   matched_text text, evidence text, price_birr numeric)""")
         for tier in (0, 1, 2):
             conn.execute(f"create index on api.api_message_search using gin (document) where age_tier = {tier}")
         with conn.cursor() as cur:

@@ -31,8 +31,10 @@ def test_demo_imports_and_loads_the_sample_then_a_rerun_changes_nothing(tmp_path
     monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE_DB", raising=False)
     assert main(["demo", "--load-only"]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert first["load"]["inserted"] == 100 and first["load"]["quarantined"] == 0
-    assert first["lake_inventory"]["channels"] == {"lobelia4cosmetics": {"messages": 100, "images": 122}}
+    assert first["load"]["inserted"] == 227 and first["load"]["quarantined"] == 0
+    assert first["lake_inventory"]["channels"] == {"lobelia4cosmetics": {"messages": 100, "images": 122},
+                                                   "pharmacyhubethiopia": {"messages": 56, "images": 0},
+                                                   "tikvahpharma": {"messages": 71, "images": 0}}
     assert main(["demo", "--load-only"]) == 0
     second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert second["load"]["rows_in"] == 0 and second["load"]["files_skipped"] == first["load"]["files"]

@@ -1,5 +1,6 @@
--- The text search document of every message with text, for GET /api/search/messages. Ranking reads the stored
--- tsvector instead of re-parsing every matching text. 'simple' neither stems nor drops stop words, so English
+-- The text search document of every message with text, for GET /api/search/messages: the text's words, and
+-- the names of the products the message mentions. Ranking reads the stored tsvector instead of re-parsing
+-- every matching text. 'simple' neither stems nor drops stop words, so English
 -- and Amharic are indexed alike. Narrow on purpose (no message text: the API fetches it from fct_messages for
 -- the page it returns).
 --
@@ -50,6 +51,19 @@ newest as (
 
     select max(posted_at) as posted_at from {{ ref('fct_messages') }}
 
+),
+
+-- The products a message's mentions resolve to, so a search for "paracetamol" also finds the posts that say
+-- "Panadol", "Acetaminophen" or "ፓራሲታሞል" (weight B: a word of the text itself ranks higher).
+mentioned as (
+
+    select message_key,
+        -- a brand alone is searched by the brand: "(unspecified product)" is no word of the post
+        string_agg(distinct replace(product_name, ' (unspecified product)', ''), ' ') as product_names
+    from {{ ref('fct_product_mentions') }}
+    where message_key in (select message_key from messages)
+    group by message_key
+
 )
 
 select
@@ -59,10 +73,12 @@ select
     messages.posted_at,
     messages.view_count,
     {{ search_age_tier('messages.posted_at', 'newest.posted_at') }} as age_tier,
-    to_tsvector('simple', messages.message_text)
+    setweight(to_tsvector('simple', messages.message_text), 'A')
+        || setweight(to_tsvector('simple', coalesce(mentioned.product_names, '')), 'B')
         || array_to_tsvector(array['@' || messages.channel_name]) as document,
     messages.source_updated_at
 from messages
 cross join newest
+left join mentioned on mentioned.message_key = messages.message_key
 where coalesce(messages.message_text, '') <> ''
 order by messages.posted_at desc
