@@ -188,9 +188,12 @@ with named as (
 )
 select distinct on (mention_key) *
 from (
-    select md5(m.message_key || '-' || l.product_name) as mention_key, m.message_key, m.message_id, m.channel_key,
-           m.channel_name, m.date_key, m.posted_at, md5(l.product_name) as product_key, l.product_name,
-           l.product_category, named.price::numeric as price_birr, m.source_updated_at
+    select md5(m.message_key || '-1-' || l.product_name) as mention_key, m.message_key, m.message_id, m.channel_key,
+           m.channel_name, m.date_key, m.posted_at, 1 as item_index, md5(l.product_name) as product_key,
+           l.product_name, l.product_category, nullif(l.brand, '') as brand, nullif(l.product_type, '') as product_type,
+           null::text as dosage_form, false as is_brand_only, null::text as pack_size, null::text as strength,
+           null::integer as pack_count, named.price::numeric as price_birr, false as is_price_on_request,
+           named.alias as evidence, named.alias as matched_text, 'exact' as match_method, m.source_updated_at
     from named
     join staging.product_lexicon as l on l.alias = named.alias
     join marts.fct_messages as m on m.channel_name = named.channel_name and m.message_id = named.message_id
