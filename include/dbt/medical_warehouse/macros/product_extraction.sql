@@ -154,14 +154,10 @@
     (?:📦|⏳|⌛|📆|📅|🗓|🗳|💵|💰|¤|🏷|⏰|☎|📞|📲|📱|🚚)
 {%- endmacro %}
 
-{#- Words that only add details to a list entry ("20 box per carton", "All Exp. date: 2028", "100 pcs/box"). -#}
-{% macro detail_words() -%}
-    array['exp', 'ex', 'expiry', 'expire', 'expired', 'date', 'stock', 'size', 'sizes', 'box', 'boxes', 'carton',
-          'cartons', 'cartoon', 'ctn', 'pcs', 'pc', 'pk', 'pks', 'pack', 'packs', 'packet', 'per', 'of', 'only', 'all',
-          'price', 'birr', 'br', 'etb', 'ብር', 'ዋጋ', 'off', 'discount', 'new', 'old', 'x', 'bottle', 'bottles', 'vial',
-          'vials', 'tubes', 'strips', 'tabs', 'caps', 'ampoules', 'amp', 'sachets', 'bags', 'rolls', 'roll', 'and',
-          'jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec', 'qty', 'quantity',
-          'available', 'in', 'left']
+{#- Words that only add details to a list entry ("20 box per carton", "All Exp. date: 2028", "100 pcs/box"), as a
+    pattern of whole words over a segment's words joined by spaces. -#}
+{% macro detail_words_pattern() -%}
+    (?:^| )(?:exp|ex|expiry|expire|expired|date|stock|size|sizes|box|boxes|carton|cartons|cartoon|ctn|pcs|pc|pk|pks|pack|packs|packet|per|of|only|all|price|birr|br|etb|ብር|ዋጋ|off|discount|new|old|x|bottle|bottles|vial|vials|tubes|strips|tabs|caps|ampoules|amp|sachets|bags|rolls|roll|and|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|qty|quantity|available|in|left)(?= |$)
 {%- endmacro %}
 
 {#- A word spelt the way a misspelling of it would likely be ("azithromycine", "azitromycin" -> "azitromicin"):

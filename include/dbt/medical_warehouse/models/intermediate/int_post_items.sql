@@ -5,8 +5,8 @@
 -- named a product, or when it names another product than that segment on a line of its own. So a list's entries are items each, a shop's post
 -- ("Nivea body lotion 400ml / Price 850 birr / the shop's footer") is one item and its footer, and a header
 -- before the first product ("🏩 MT PHARMA IMPORT / NEW ARRIVAL") belongs to the first item.
--- evidence: the item's text exactly as posted, from its first segment naming a product or giving a price to
--- its last; the whole item where it has neither.
+-- Only items that name a product are kept. evidence: the item's text exactly as posted, from its first segment
+-- naming a product or giving a price to its last.
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{
     config(
@@ -132,39 +132,46 @@ numbered as (
 
 ),
 
-final as (
+-- Only items that name a product go on (headers, footers and contact lines are items too, but of nothing).
+item_bounds as (
 
     select
         message_key,
         item_index,
-        min(message_id) as message_id,
-        min(channel_key) as channel_key,
-        min(channel_name) as channel_name,
-        min(date_key) as date_key,
-        min(posted_at) as posted_at,
-        min(segment_index) as first_segment_index,
-        max(segment_index) as last_segment_index,
+        min(segment_index) filter (where is_relevant) as relevant_first,
+        max(segment_index) filter (where is_relevant) as relevant_last
+    from numbered
+    group by message_key, item_index
+    having bool_or(first_product is not null)
+
+),
+
+final as (
+
+    select
+        numbered.message_key,
+        numbered.item_index,
+        min(numbered.message_id) as message_id,
+        min(numbered.channel_key) as channel_key,
+        min(numbered.channel_name) as channel_name,
+        min(numbered.date_key) as date_key,
+        min(numbered.posted_at) as posted_at,
+        min(numbered.segment_index) as first_segment_index,
+        max(numbered.segment_index) as last_segment_index,
         -- the block between its first and last relevant segment, lines joined as posted
-        ltrim(string_agg(case when part_index = 1 then E'\n' else '' end || segment_text, ''
-                         order by segment_index)
-              filter (where segment_index between coalesce(relevant_first, first_index) and coalesce(relevant_last, last_index)),
+        ltrim(string_agg(case when numbered.part_index = 1 then E'\n' else '' end || numbered.segment_text, ''
+                         order by numbered.segment_index)
+              filter (where numbered.segment_index between item_bounds.relevant_first and item_bounds.relevant_last),
               E'\n') as evidence,
         -- the whole item, its details after the price included ("50 sachets per box"): where sizes are read
-        ltrim(string_agg(case when part_index = 1 then E'\n' else '' end || segment_text, '' order by segment_index),
-              E'\n') as item_text,
-        bool_or(is_price_on_request) as is_price_on_request,
-        max(source_updated_at) as source_updated_at
-    from (
-        select
-            *,
-            min(segment_index) filter (where is_relevant) over item as relevant_first,
-            max(segment_index) filter (where is_relevant) over item as relevant_last,
-            min(segment_index) over item as first_index,
-            max(segment_index) over item as last_index
-        from numbered
-        window item as (partition by message_key, item_index)
-    ) as bounded
-    group by message_key, item_index
+        ltrim(string_agg(case when numbered.part_index = 1 then E'\n' else '' end || numbered.segment_text, ''
+                         order by numbered.segment_index), E'\n') as item_text,
+        bool_or(numbered.is_price_on_request) as is_price_on_request,
+        max(numbered.source_updated_at) as source_updated_at
+    from numbered
+    inner join item_bounds
+        on numbered.message_key = item_bounds.message_key and numbered.item_index = item_bounds.item_index
+    group by numbered.message_key, numbered.item_index
 
 )
 

@@ -17,7 +17,7 @@ with
 
 segments as (
 
-    select * from {{ ref('int_post_segments') }}
+    select message_key, segment_index, segment_text, source_updated_at from {{ ref('int_post_segments') }}
     where may_hold_price and not is_delivery
     {% if is_incremental() %}
       and source_updated_at > {{ incremental_watermark() }}
@@ -25,20 +25,32 @@ segments as (
 
 ),
 
-amounts as (
+-- The pattern runs once per distinct segment text (price lines repeat across posts).
+amounts as materialized (
+
+    select
+        texts.segment_text,
+        price.position::integer as price_position,
+        price.found[1] is not null or price.found[10] is not null as is_old_price,
+        {{ price_amount('price.found') }} as price_birr
+    from (select distinct segment_text from segments) as texts
+    cross join lateral regexp_matches({{ plain_lower('texts.segment_text') }}, {{ price_pattern() }}, 'g')
+        with ordinality as price (found, position)
+
+),
+
+final as (
 
     select
         segments.message_key,
         segments.segment_index,
-        price.position::integer as price_position,
-        price.found[1] is not null or price.found[10] is not null as is_old_price,
-        {{ price_amount('price.found') }} as price_birr,
+        amounts.price_position,
+        amounts.is_old_price,
+        amounts.price_birr,
         segments.source_updated_at
-
     from segments
-    cross join lateral regexp_matches({{ plain_lower('segments.segment_text') }}, {{ price_pattern() }}, 'g')
-        with ordinality as price (found, position)
+    inner join amounts on amounts.segment_text = segments.segment_text
 
 )
 
-select * from amounts
+select * from final

@@ -28,6 +28,14 @@ segments as (
 
 ),
 
+-- Segments repeat their words (a footer, a list posted again): names are looked for once per distinct list of
+-- words, and the hits joined back.
+phrases as materialized (
+
+    select distinct words from segments
+
+),
+
 names as (
 
     select * from {{ ref('int_product_names') }}
@@ -57,8 +65,8 @@ name_words as (
 post_words as (
 
     select distinct word
-    from segments
-    cross join lateral unnest(segments.words) as word
+    from phrases
+    cross join lateral unnest(phrases.words) as word
 
 ),
 
@@ -126,22 +134,19 @@ corrections as (
 
 ),
 
--- The segments' words with misspellings corrected, beside the words as written.
+-- The phrases' words with misspellings corrected, beside the words as written.
 corrected as (
 
     select
-        segments.message_key,
-        segments.segment_index,
-        segments.source_updated_at,
-        segments.words as written_words,
-        case when segments.words && (select coalesce(array_agg(word), '{}') from corrections)
+        phrases.words as written_words,
+        case when phrases.words && (select coalesce(array_agg(word), '{}') from corrections)
             then array(
                 select coalesce(corrections.target, word.word)
-                from unnest(segments.words) with ordinality as word (word, position)
+                from unnest(phrases.words) with ordinality as word (word, position)
                 left join corrections on corrections.word = word.word
                 order by word.position)
-            else segments.words end as words
-    from segments
+            else phrases.words end as words
+    from phrases
 
 ),
 
@@ -163,7 +168,7 @@ word_forms as (
 
     union all
 
-    select message_key, segment_index, source_updated_at, written_words, words, substr(word, 2), position
+    select written_words, words, substr(word, 2), position
     from words
     where word ~ '^[የለበከ][\u1200-\u137f]{2}'
 
@@ -172,9 +177,7 @@ word_forms as (
 exact_hits as (
 
     select
-        word_forms.message_key,
-        word_forms.segment_index,
-        word_forms.source_updated_at,
+        word_forms.written_words,
         word_forms.position as hit_position,
         word_forms.position + names.word_count - 1 as hit_end,
         array_to_string(word_forms.written_words[word_forms.position:word_forms.position + names.word_count - 1], ' ')
@@ -205,18 +208,45 @@ all_hits as (
 
 -- Dosage forms are read beside names, never dropped for them; a name inside a longer form still is
 -- ("nebulizer" in "salbutamol nebulizer solution").
-final as (
+phrase_hits as materialized (
 
     select * from all_hits
     where name_kind = 'form'
-       or not exists (
-           select 1 from all_hits as longer
-           where longer.message_key = all_hits.message_key
-             and longer.segment_index = all_hits.segment_index
-             and longer.hit_position <= all_hits.hit_position
-             and longer.hit_end >= all_hits.hit_end
-             and longer.hit_end - longer.hit_position > all_hits.hit_end - all_hits.hit_position
-       )
+
+    union all
+
+    -- (an anti-join, hashed on the phrase: an OR with the line above would make it a subquery per hit)
+    select * from all_hits
+    where name_kind <> 'form'
+      and not exists (
+          select 1 from all_hits as longer
+          where longer.written_words = all_hits.written_words
+            and longer.hit_position <= all_hits.hit_position
+            and longer.hit_end >= all_hits.hit_end
+            and longer.hit_end - longer.hit_position > all_hits.hit_end - all_hits.hit_position
+      )
+
+),
+
+final as (
+
+    select
+        segments.message_key,
+        segments.segment_index,
+        phrase_hits.hit_position,
+        phrase_hits.hit_end,
+        phrase_hits.matched_words,
+        phrase_hits.match_method,
+        phrase_hits.name_kind,
+        phrase_hits.name_source,
+        phrase_hits.name,
+        phrase_hits.product_category,
+        phrase_hits.brand,
+        phrase_hits.product_type,
+        phrase_hits.names_product,
+        segments.source_updated_at
+    from segments
+    inner join phrase_hits on phrase_hits.written_words = segments.words
 
 )
 

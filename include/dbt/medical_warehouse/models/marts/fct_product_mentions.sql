@@ -39,23 +39,7 @@ items as (
 
 ),
 
-segments as (
 
-    select message_key, segment_index, words, is_continuation from {{ ref('int_post_segments') }}
-    where message_key in (select message_key from items)
-
-),
-
--- Posts that advertise a course or a job ("Ultrasound Skill Training", "Senior pharmacist ... salary"): what they
--- name without a price is no product on offer.
-not_offering as (
-
-    select distinct message_key
-    from segments
-    where words && array['training', 'ስልጠና', 'cpd', 'vacancy', 'vacancies', 'salary', 'ደመወዝ', 'scholarship',
-                         'admission', 'webinar', 'seminar', 'workshop', 'hiring']
-
-),
 
 hits as (
 
@@ -63,6 +47,24 @@ hits as (
     where message_key in (select message_key from items)
 
 ),
+-- The segments that name something (their words and line kind; the rest say nothing of products).
+segments as (
+
+    select message_key, segment_index, words, is_continuation from {{ ref('int_post_segments') }}
+    where (message_key, segment_index) in (select message_key, segment_index from hits)
+
+),
+-- Posts that advertise a course or a job ("Ultrasound Skill Training", "Senior pharmacist ... salary"): what they
+-- name without a price is no product on offer.
+not_offering as (
+
+    select distinct message_key
+    from {{ ref('int_post_segments') }}
+    where is_course_or_job
+      and message_key in (select message_key from items)
+
+),
+
 
 prices as (
 
