@@ -170,16 +170,21 @@
 {#- The words recognised as a product as they stand in its evidence ("Co-trimoxazole" for the words "co
     trimoxazole", "CLAVΑΜΥΝ" in Greek capitals for "clavamyn"): the shortest stretch of the evidence holding them in
     order, looked for in the evidence read with Latin letters (the same length, so the stretch is cut from the
-    evidence as posted); the words themselves where the evidence spells them otherwise. -#}
+    evidence as posted, where that reading finds it first); the words themselves where the evidence spells them
+    otherwise. -#}
 {% macro matched_text(evidence, matched_words) -%}
-    {%- set pattern = "regexp_replace(regexp_replace(" ~ matched_words ~ ", '([+])', '\\\\\\1', 'g'), ' ', '.{0,16}?', 'g')" -%}
     {%- set readable = latin_lookalikes(evidence) -%}
-    coalesce(
-        nullif(substr({{ evidence }},
-                      regexp_instr({{ readable }}, {{ pattern }}, 1, 1, 0, 'i'),
-                      regexp_instr({{ readable }}, {{ pattern }}, 1, 1, 1, 'i')
-                          - regexp_instr({{ readable }}, {{ pattern }}, 1, 1, 0, 'i')), ''),
-        {{ matched_words }})
+    case
+        -- the common case: the words stand in the evidence as they are
+        when strpos(lower({{ readable }}), {{ matched_words }}) > 0
+            then substr({{ evidence }}, strpos(lower({{ readable }}), {{ matched_words }}), length({{ matched_words }}))
+        else coalesce(
+            (select nullif(substr({{ evidence }}, strpos({{ readable }}, found.text), length(found.text)), '')
+             from (select (regexp_match({{ readable }},
+                                        regexp_replace(regexp_replace({{ matched_words }}, '([+])', '\\\1', 'g'),
+                                                       ' ', '.{0,16}?', 'g'), 'i'))[1] as text) as found),
+            {{ matched_words }})
+    end
 {%- endmacro %}
 
 {#- Blank space as posts have it: non-breaking and zero-width spaces too (a regex class). -#}

@@ -14,7 +14,8 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['message_key', 'item_index'], 'unique': True}, {'columns': ['source_updated_at']}],
-        pre_hook=["set local jit = off", "{{ delete_changed_messages() }}"],
+        pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local work_mem = '256MB'",
+                  "{{ delete_changed_messages() }}"],
     )
 }}
 
@@ -26,6 +27,16 @@ segments as (
     {% if is_incremental() %}
     where source_updated_at > {{ incremental_watermark() }}
     {% endif %}
+
+),
+
+-- What the items are made of, without the words: the windows below sort every segment of every post.
+structure as (
+
+    select
+        message_key, message_id, channel_key, channel_name, date_key, posted_at, segment_index, line_index,
+        part_index, segment_text, is_bullet, is_detail, is_continuation, is_price_on_request, source_updated_at
+    from segments
 
 ),
 
@@ -67,16 +78,16 @@ priced_segments as (
 flagged as (
 
     select
-        segments.*,
+        structure.*,
         segment_products.first_product,
         priced_segments.segment_index is not null as has_price
-    from segments
+    from structure
     left join segment_products
-        on segments.message_key = segment_products.message_key
-        and segments.segment_index = segment_products.segment_index
+        on structure.message_key = segment_products.message_key
+        and structure.segment_index = segment_products.segment_index
     left join priced_segments
-        on segments.message_key = priced_segments.message_key
-        and segments.segment_index = priced_segments.segment_index
+        on structure.message_key = priced_segments.message_key
+        and structure.segment_index = priced_segments.segment_index
 
 ),
 

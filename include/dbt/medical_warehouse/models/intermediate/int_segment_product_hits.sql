@@ -11,7 +11,8 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['message_key', 'segment_index']}, {'columns': ['source_updated_at']}],
-        pre_hook=["set local jit = off", "{{ delete_changed_messages() }}"],
+        pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local work_mem = '256MB'",
+                  "{{ delete_changed_messages() }}"],
     )
 }}
 

@@ -9,6 +9,10 @@
 -- counts; a later one is a bundle's or a quantity's); n products with n prices pair in order; otherwise no
 -- price. A price is never read from another item.
 -- Incremental: mentions of new or changed messages are recomputed (the pre-hook first drops the old ones).
+{#- The pre-hooks, here and in the intermediate models: JIT-compiling the many regular expressions takes seconds
+    where running them takes milliseconds; the CTEs' row estimates (1, 200) make nested loops over thousands of
+    rows; the windows over every segment of a post sort in memory, not on disk. The settings end with the model's
+    transaction. -#}
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{
     config(
@@ -24,6 +28,8 @@
         ],
         pre_hook=[
             "set local jit = off",
+            "set local enable_nestloop = off",
+            "set local work_mem = '256MB'",
             "{{ delete_changed_messages() }}"],
     )
 }}
@@ -359,10 +365,39 @@ mentions as (
 
 ),
 
+offered as (
+
+    select mentions.*, items.evidence, items.item_text
+    from mentions
+    inner join items on mentions.message_key = items.message_key and mentions.item_index = items.item_index
+    where mentions.price_birr is not null
+       or not exists (select 1 from not_offering where not_offering.message_key = mentions.message_key)
+
+),
+
+-- Sizes and matched words read once per distinct item text (items repeat across posts).
+item_sizes as materialized (
+
+    select
+        item_text,
+        {{ pack_size('lower_text') }} as pack_size,
+        {{ strength('lower_text') }} as strength,
+        {{ pack_count('lower_text') }} as pack_count
+    from (select distinct item_text, {{ plain_lower('item_text') }} as lower_text from offered) as texts
+
+),
+
+matched as materialized (
+
+    select evidence, matched_words, {{ matched_text('evidence', 'matched_words') }} as matched_text
+    from (select distinct evidence, matched_words from offered) as words
+
+),
+
 final as (
 
     select
-        md5(concat_ws('-', mentions.message_key, mentions.item_index, mentions.product_name)) as mention_key,
+        md5(concat_ws('-', offered.message_key, offered.item_index, offered.product_name)) as mention_key,
         items.message_key,
         items.message_id,
         items.channel_key,
@@ -370,28 +405,28 @@ final as (
         items.date_key,
         items.posted_at,
         items.item_index,
-        md5(mentions.product_name) as product_key,
-        mentions.product_name,
-        mentions.product_category,
-        mentions.brand,
-        mentions.product_type,
+        md5(offered.product_name) as product_key,
+        offered.product_name,
+        offered.product_category,
+        offered.brand,
+        offered.product_type,
         item_forms.dosage_form,
-        mentions.is_brand_only,
-        {{ pack_size(plain_lower('items.item_text')) }} as pack_size,
-        {{ strength(plain_lower('items.item_text')) }} as strength,
-        {{ pack_count(plain_lower('items.item_text')) }} as pack_count,
-        mentions.price_birr,
-        mentions.price_birr is null and items.is_price_on_request as is_price_on_request,
-        items.evidence,
-        {{ matched_text('items.evidence', 'mentions.matched_words') }} as matched_text,
-        mentions.match_method,
+        offered.is_brand_only,
+        item_sizes.pack_size,
+        item_sizes.strength,
+        item_sizes.pack_count,
+        offered.price_birr,
+        offered.price_birr is null and items.is_price_on_request as is_price_on_request,
+        offered.evidence,
+        matched.matched_text,
+        offered.match_method,
         items.source_updated_at
 
-    from mentions
-    inner join items on mentions.message_key = items.message_key and mentions.item_index = items.item_index
-    left join item_forms on mentions.message_key = item_forms.message_key and mentions.item_index = item_forms.item_index
-    where mentions.price_birr is not null
-       or not exists (select 1 from not_offering where not_offering.message_key = mentions.message_key)
+    from offered
+    inner join items on offered.message_key = items.message_key and offered.item_index = items.item_index
+    inner join item_sizes on item_sizes.item_text = offered.item_text
+    inner join matched on matched.evidence = offered.evidence and matched.matched_words = offered.matched_words
+    left join item_forms on offered.message_key = item_forms.message_key and offered.item_index = item_forms.item_index
 
 )
 
