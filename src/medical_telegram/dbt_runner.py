@@ -99,10 +99,15 @@ def run_dbt(
 
 
 def build_manifest(project_dir: Path = PROJECT_DIR) -> Path:
-    """Write target/manifest.json with `dbt parse`, so Cosmos renders DAGs without running dbt at parse time.
+    """Write the generated seeds (seeds/generated: the medicine names of drug-named-entity-recognition, common
+    English words) and target/manifest.json with `dbt parse`, so Cosmos renders DAGs without running dbt at parse
+    time and every seed the models read is there.
 
     Needs no warehouse: parsing renders the profile but does not connect.
     """
+    from medical_telegram.medicine_names import write_seeds
+
+    write_seeds(project_dir / "seeds" / "generated")
     env = {key: os.environ.get(key, value) for key, value in _PARSE_ENV.items()}
     run_dbt(["parse", "--quiet"], project_dir=project_dir, env=env)
     manifest = project_dir / "target" / "manifest.json"
@@ -111,6 +116,6 @@ def build_manifest(project_dir: Path = PROJECT_DIR) -> Path:
     return manifest
 
 
-if __name__ == "__main__":  # python -m medical_telegram.dbt_runner: build the manifest (make setup)
+if __name__ == "__main__":  # python -m medical_telegram.dbt_runner: the generated seeds and the manifest (make setup)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(build_manifest())

@@ -11,8 +11,9 @@ English (a name as common in English as "bean" or "heroin" only when it is the s
 seed `medicine_aliases.csv` corrects and extends what comes out: local brands, abbreviations, misspellings, the
 international (INN) names Ethiopian pharmacies write ("Paracetamol" for the package's "Acetaminophen").
 
-english_words: common English words (wordfreq, Zipf frequency 2.5 or more, five letters or more), which the
-misspelling matcher of int_segment_product_hits never takes for a misspelt medicine ("plastic" is no "plastin").
+english_words: common English words (wordfreq, Zipf frequency 2.5 or more) of six letters or more (the length the
+misspelling matcher of int_segment_product_hits starts at), which it never takes for a misspelt name ("plastic"
+is no "plastin").
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def english_words() -> list[str]:
     from wordfreq import top_n_list, zipf_frequency
 
     return sorted(w for w in top_n_list("en", 100000)
-                  if len(w) >= 5 and w.isalpha() and w.isascii() and zipf_frequency(w, "en") >= 2.5)
+                  if len(w) >= 6 and w.isalpha() and w.isascii() and zipf_frequency(w, "en") >= 2.5)
 
 
 def write_seeds(seeds_dir: Path) -> dict[str, int]:

@@ -125,7 +125,7 @@
     || '|(?!(?:19|20)[0-9]{2}\s*{{ currency }}\s*[0-9])(?<![0-9,])(?<![0-9]\.){{ amount }}\s*{{ currency }}(?![a-z])'
     || '|(?<![a-z])(?:etb|birr|ብር)\s*{{ amount }}'
     || '|(?:💵|💰)\s*[:=፡-]?\s*{{ amount }}(?:\s*/\s*[0-9][0-9,.]*)*(?:\s*{{ currency }}(?![a-z]))?'
-    || '|(?<!size|date|ratio|exp|qty|stock|carton)(?<!size |date |ratio |exp |qty |stock |carton )(?:\.{2,}|…|=)\s*{{ amount }}(?![0-9/.,%]|\s*(?:[a-z]*(?:pk|pcs|pieces|vials?|bottles?|box|boxes|tabs?|caps?|cartons?|tubes?|ml|mg|gm?|kg|l|ltr)(?![a-z])))'
+    || '|(?<!size|date|ratio|exp|qty|stock|carton)(?<!size |date |ratio |exp |qty |stock |carton )(?:\.{2,}|…|=)\s*{{ amount }}(?![0-9/.,%]|\s*(?:[a-z]*(?:pk|pcs|pieces|vials?|bottles?|box|boxes|tabs?|caps?|cartons?|tubes?|strips?|sachets?|units?|rolls?|bags?|kits?|tests?|ml|mg|gm?|kg|l|ltr)(?![a-z])))'
     || ')(\s*(?:e\.?\s*c\.?|g\.?\s*c\.?|ዓ\.?\s*ም|ዓ/ም)(?![a-z]))?(\s*(?:[❌✖➡→]|->))?'
 {%- endmacro %}
 
@@ -204,5 +204,5 @@
 {#- How a line that goes on with the list entry before it begins, after any bullet: "=630 if attached", "with 1
     carton", "👉With attachment only", "#with attachment", "Ratio 5:2". -#}
 {% macro continuation_start() -%}
-    (?:[^[:alnum:]{{ blank_characters() }}]+{{ blank() }}*)?(?:=|\+|with |if |or |and |ratio)
+    (?:[^[:alnum:]{{ blank_characters() }}]+{{ blank() }}*|[a-z]{{ blank() }}+)?(?:=|\+|with |if |or |and |ratio)
 {%- endmacro %}

@@ -8,16 +8,8 @@
 -- Only items that name a product are kept. evidence: the item's text exactly as posted, from its first segment
 -- naming a product or giving a price to its last.
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['message_key', 'item_index'], 'unique': True}, {'columns': ['source_updated_at']}],
-        pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local work_mem = '256MB'",
-                  "{{ delete_changed_messages() }}"],
-    )
-}}
+{{ config(indexes=[{'columns': ['message_key', 'item_index'], 'unique': True},
+                   {'columns': ['source_updated_at']}]) }}
 
 with
 

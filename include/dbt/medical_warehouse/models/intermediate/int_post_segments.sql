@@ -4,16 +4,8 @@
 -- normalised for matching names, and whether it opens a list entry (a bullet: ✅, 💊, "1.", "#") or only adds
 -- details (stock 📦, expiry ⏳, a price line, "20 box per carton").
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the segments of every message changed since the last run)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['message_key', 'segment_index'], 'unique': True}, {'columns': ['source_updated_at']}],
-        pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local work_mem = '256MB'",
-                  "{{ delete_changed_messages() }}"],
-    )
-}}
+{{ config(indexes=[{'columns': ['message_key', 'segment_index'], 'unique': True},
+                   {'columns': ['source_updated_at']}]) }}
 
 with
 

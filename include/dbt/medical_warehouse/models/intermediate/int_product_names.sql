@@ -5,6 +5,8 @@
 -- posts write. Where several seeds hold the same words as a product, the hand-written one wins: the lexicon,
 -- then the supplies, then medicine_aliases, then the generated names. A generated name takes the hand seed's
 -- spelling of its substance ("acetaminophen" -> Paracetamol, "albuterol" -> Salbutamol).
+{{ config(materialized='table') }}
+
 with
 
 lexicon as (

@@ -3,16 +3,8 @@
 -- year, a range); is_old_price marks the price that no longer applies ("was 1,200 birr", "900 birr ❌").
 -- Delivery-fee lines give none.
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['message_key', 'segment_index']}, {'columns': ['source_updated_at']}],
-        pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local work_mem = '256MB'",
-                  "{{ delete_changed_messages() }}"],
-    )
-}}
+{{ config(indexes=[{'columns': ['message_key', 'segment_index']},
+                   {'columns': ['source_updated_at']}]) }}
 
 with
 

@@ -5,16 +5,8 @@
 -- they are spelt like (below); match_method says 'misspelling'. A name inside a longer one found at the
 -- same place ("zinc" in "calcium d3+zinc", "heparin" in "heparin tube") does not count.
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['message_key', 'segment_index']}, {'columns': ['source_updated_at']}],
-        pre_hook=["set local jit = off", "set local enable_nestloop = off", "set local work_mem = '256MB'",
-                  "{{ delete_changed_messages() }}"],
-    )
-}}
+{{ config(indexes=[{'columns': ['message_key', 'segment_index']},
+                   {'columns': ['source_updated_at']}]) }}
 
 with
 
