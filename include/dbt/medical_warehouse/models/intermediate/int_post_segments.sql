@@ -94,9 +94,10 @@ segment_facts as materialized (
         -- the price pattern runs only where a currency, a price word, a banknote or a leader stands by a digit
         lower_text ~ '[0-9]' and lower_text ~ '(?:birr|bir|etb|ብር|br|price|ዋጋ|cost|💵|💰|=|\.\.|…)' as may_hold_price,
         {{ price_on_request('lower_text') }} as is_price_on_request,
-        -- a course or a job advertised: what such a post names without a price is no product on offer
-        words && array['training', 'ስልጠና', 'cpd', 'vacancy', 'vacancies', 'salary', 'ደመወዝ', 'scholarship',
-                       'admission', 'webinar', 'seminar', 'workshop', 'hiring'] as is_course_or_job
+        -- a course, a job or a video advertised: what such a post names without a price is no product on offer
+        words && array['training', 'trainings', 'ስልጠና', 'ስልጠናው', 'cpd', 'ceu', 'certificate', 'course', 'courses',
+                       'vacancy', 'vacancies', 'salary', 'ደመወዝ', 'scholarship', 'admission', 'webinar', 'seminar',
+                       'workshop', 'hiring', 'youtube'] as is_course_or_job
     from classified
 
 ),

@@ -43,12 +43,17 @@ english_words as (
 
 -- Misspellings: a word of six letters or more that no name holds and no common English word is, read as the
 -- word of a name it is spelt like (ph -> f, th -> t, y -> i, double letters once, no final e: "chlopheniramine",
--- "incubattor", "electrolyt"), or one letter away from (two missing from a word of eight or more), when exactly
--- one such word is closest. Words of medicine names count only as a MedlinePlus or NHS generic name: a
--- misspelling is never read as a brand.
+-- "incubattor", "electrolyt"), or one letter away from (two missing from a word of eight or more; more than one
+-- edit only with the same first letter: "Wattmeter" is no Artemether), when exactly one such word is closest.
+-- Words of the generated medicine names count only as a generic name ("Tenaline" is no Tenalin, a brand), and
+-- beyond spelling alike only as a MedlinePlus or NHS one: a misspelling is never read as a brand.
 name_words as (
 
-    select word, bool_or(name_kind <> 'product' or name_source <> 'medicine' or is_common_medicine) as is_target
+    select
+        word,
+        bool_or(name_kind <> 'product' or name_source <> 'medicine' or is_common_medicine) as is_target,
+        bool_or(name_kind <> 'product' or name_source <> 'medicine' or is_common_medicine
+                or alias_words = lower(name)) as is_generic
     from names
     cross join lateral unnest(string_to_array(alias_words, ' ')) as word
     group by word
@@ -81,7 +86,7 @@ spelt_alike as (
     union all
     select word, {{ spelt_alike('word') }}, 'name', is_target
     from name_words
-    where length(word) >= 6 and word ~ '^[a-z]+$'
+    where is_generic and length(word) >= 6 and word ~ '^[a-z]+$'
 
 ),
 
@@ -112,6 +117,7 @@ near_words as (
     from deletions as query
     inner join deletions as named on named.key = query.key and named.side = 'name'
     where query.side = 'query'
+      and (query.edits + named.edits <= 1 or left(query.word, 1) = left(named.word, 1))
     group by query.word, named.word
 
 ),
