@@ -7,7 +7,8 @@
 
 What runs (one process each, its pid in `.state/pids/`, its log in `.state/logs/`):
 - `airflow api-server` (UI and REST API, 127.0.0.1:8080), `airflow scheduler` with the LocalExecutor (tasks
-  run in parallel, each in its own process), `airflow dag-processor`, `airflow triggerer`;
+  run in parallel, each in its own process), `airflow dag-processor`, `airflow triggerer`; the scheduler and the
+  triggerer without their log servers, so nothing listens beyond loopback;
 - the analytical API (`python -m api`, 127.0.0.1:8000) as the read-only role `medtel_api`.
 
 Airflow's metadata database is a database `airflow_metadata` on the warehouse's own PostgreSQL server (the
@@ -50,6 +51,10 @@ ADMIN_USER = "admin"
 # Sized for a 2-core machine: four task processes at once (dbt, the detector and GX are CPU-bound).
 PARALLELISM = 4
 AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+# Airflow's log servers (`serve-logs`, started beside the scheduler and the triggerer) bind every interface and
+# have no setting to bind one. Here every process shares one AIRFLOW_HOME, so the API server reads task and
+# trigger logs from the log folder itself and the log servers are not started.
+SERVICE_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
 
 
 class ServiceError(RuntimeError):
@@ -262,7 +267,7 @@ def up(stack: Stack | None = None, *, quiet: bool = False) -> dict:
     for name in AIRFLOW_SERVICES:
         if name == "api-server" and not _pid(stack, name) and _port_open(stack.host, stack.airflow_port):
             raise ServiceError(f"port {stack.airflow_port} is taken by another program: set MEDTEL_AIRFLOW_PORT")
-        _start(stack, name, [airflow, name], env)
+        _start(stack, name, [airflow, name, *SERVICE_ARGS.get(name, [])], env)
     if not _pid(stack, "api") and _port_open(stack.host, stack.api_port):
         raise ServiceError(f"port {stack.api_port} is taken by another program: set MEDTEL_API_PORT")
     _start(stack, "api", [sys.executable, "-m", "api", "--host", stack.host, "--port", str(stack.api_port)],

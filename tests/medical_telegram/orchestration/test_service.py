@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
@@ -207,6 +208,35 @@ def test_new_posts_run_transformation_and_enrichment_once(stack):
     with psycopg.connect(stack.dsn) as conn:
         assert conn.execute("select count(*) from marts.fct_messages").fetchone()[0] == 51
         assert conn.execute("select count(distinct message_id) from marts.fct_image_detections").fetchone()[0] > 0
+
+
+def listening_sockets(state: Path) -> list[tuple[str, int, str, str, int]]:
+    """(service, pid, command, address, port) of every listening TCP socket of the processes the stack started:
+    each service is the leader of its own session, so its children, and theirs, share its session id."""
+    leaders = {int(path.read_text()): path.stem for path in (state / "pids").glob("*.pid")}
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            service = leaders.get(os.getsid(process.pid))
+            if service is None:
+                continue
+            sockets = process.net_connections(kind="inet")
+        except (ProcessLookupError, psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        command = " ".join(process.info["cmdline"] or [])[:100]
+        found += [(service, process.pid, command, s.laddr.ip, s.laddr.port)
+                  for s in sockets if s.status == psutil.CONN_LISTEN]
+    return sorted(found)
+
+
+def test_every_listening_socket_is_on_loopback(stack):
+    sockets = listening_sockets(stack.state)
+    ports = {port for *_, port in sockets}
+    # not vacuous: the two services a user opens are among the sockets found
+    assert {int(stack.env["MEDTEL_AIRFLOW_PORT"]), int(stack.env["MEDTEL_API_PORT"])} <= ports, sockets
+    exposed = [f"{service} (pid {pid}: {command}) listens on {address}:{port}"
+               for service, pid, command, address, port in sockets if address not in ("127.0.0.1", "::1")]
+    assert not exposed, "services beyond loopback:\n" + "\n".join(exposed)
 
 
 def test_same_data_again_queues_nothing(stack):
