@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -237,6 +238,16 @@ def test_every_listening_socket_is_on_loopback(stack):
     exposed = [f"{service} (pid {pid}: {command}) listens on {address}:{port}"
                for service, pid, command, address, port in sockets if address not in ("127.0.0.1", "::1")]
     assert not exposed, "services beyond loopback:\n" + "\n".join(exposed)
+
+
+def test_task_logs_open_without_a_log_server(stack):
+    """With no log server, the api-server reads a task's log from the log folder all processes share."""
+    run_id = stack.runs("data_ingestion")[0]["dag_run_id"]
+    path = f"/api/v2/dags/data_ingestion/dagRuns/{urllib.parse.quote(run_id)}/taskInstances/ingest.load_raw/logs/1"
+    events = [str(line.get("event", "")) for line in stack.client.get(path)["content"]]
+    sources = events[events.index("::group::Log message source details") + 1:events.index("::endgroup::")]
+    assert sources and all(s.startswith(str(stack.state / "airflow" / "logs")) for s in sources), sources
+    assert any("inserted" in event for event in events), events[-20:]
 
 
 def test_same_data_again_queues_nothing(stack):
