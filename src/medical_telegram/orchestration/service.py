@@ -164,6 +164,8 @@ def environment(stack: Stack, warehouse_dsn: str, metadata: str) -> dict[str, st
         "AIRFLOW__API__PORT": str(stack.airflow_port),
         "AIRFLOW__API__BASE_URL": stack.airflow_url,
         "AIRFLOW__API__WORKERS": "1",
+        # no log server runs (SERVICE_ARGS): logs are read from the folder all processes share
+        "AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS": "medical_telegram.orchestration.log_config.LOGGING_CONFIG",
         "AIRFLOW__CORE__AUTH_MANAGER":
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",

@@ -224,7 +224,7 @@ def listening_sockets(state: Path) -> list[tuple[str, int, str, str, int]]:
             sockets = process.net_connections(kind="inet")
         except (ProcessLookupError, psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        command = " ".join(process.info["cmdline"] or [])[:100]
+        command = " ".join(process.info["cmdline"] or []).strip()[:100]
         found += [(service, process.pid, command, s.laddr.ip, s.laddr.port)
                   for s in sockets if s.status == psutil.CONN_LISTEN]
     return sorted(found)
