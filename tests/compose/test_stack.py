@@ -11,8 +11,10 @@ middle of a task, which is retried on the other, and the run still succeeds. Aft
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+import urllib.parse
 
 import psycopg
 import pytest
@@ -55,6 +57,24 @@ def stop(stack: Stack) -> None:
     stack.compose("down", "-v", "--remove-orphans", timeout=300)
     left = leftovers(stack.project)
     assert left == {"containers": [], "volumes": [], "networks": []}, f"left behind by down -v: {left}"
+
+
+# What listens inside a container: every process's listening TCP sockets, read with psutil (Airflow's image has
+# it; it has no ss).
+LISTENING = """
+import json, psutil
+found = set()
+for process in psutil.process_iter():
+    try:
+        found |= {(c.laddr.ip, c.laddr.port) for c in process.net_connections("inet") if c.status == "LISTEN"}
+    except psutil.Error:
+        pass
+print(json.dumps(sorted(found)))
+"""
+
+
+def listening(stack: Stack, service: str) -> list[list]:
+    return json.loads(stack.compose("exec", "-T", service, "python", "-c", LISTENING).stdout)
 
 
 def run_full_pipeline(stack: Stack, on_poll=None) -> tuple[str, list[dict]]:
@@ -101,8 +121,21 @@ def test_local_executor_stack_runs_the_pipeline_in_containers(local_stack):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("create table public.nope (x int)")
 
+    # Under the LocalExecutor the scheduler and the triggerer start no log server (it binds every interface),
+    # the dag-processor serves nothing; the api-server listens on its port only (127.0.0.1 here: host network).
+    for service in ("airflow-scheduler", "airflow-triggerer", "airflow-dag-processor"):
+        assert listening(stack, service) == [], (service, listening(stack, service))
+    assert listening(stack, "airflow-apiserver") == [["127.0.0.1", 28080]], listening(stack, "airflow-apiserver")
+
     run_id, tis = run_full_pipeline(stack)
     assert {ti["hostname"] for ti in tis if ti["state"] == "success"}, "task instances record their host"
+    # ... and the api-server reads the task logs from the volume every Airflow container mounts
+    status, log = stack.request("GET", f"/api/v2/dags/full_pipeline/dagRuns/{urllib.parse.quote(run_id)}"
+                                       "/taskInstances/ingest.load_raw/logs/1")
+    events = [str(line.get("event", "")) for line in log["content"]] if status == 200 else [log]
+    sources = events[events.index("::group::Log message source details") + 1:events.index("::endgroup::")]
+    assert sources and all(s.startswith("/opt/airflow/logs/") for s in sources), sources
+    assert any("inserted" in event for event in events), events[-20:]
     status, body = stack.request("GET", "/api/channels", auth=False, base=API_URL)
     assert status == 200 and body["items"], body
     assert stack.request("GET", "/data-docs/", cookie=f"_token={stack.token}", auth=False)[0] in (200, 307)
