@@ -21,7 +21,7 @@ lint: setup
 	@$(VENV)/ruff check src tests dags plugins api images bench
 
 eval-extraction: setup  ## precision and recall of product and price extraction on sample/extraction_eval
-	@$(VENV)/python -m medical_telegram.extraction_eval
+	@$(VENV)/python -m medical_telegram.transform.extraction_eval
 
 bench: setup    ## benchmarks (not tests): each prints its figures
 	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done

@@ -90,7 +90,7 @@ def generate(dsn: str, messages: int) -> None:
     per_channel = max(1, messages // CHANNELS)
     catalog = products()
     with psycopg.connect(dsn) as conn:
-        from medical_telegram.migrate import migrate
+        from medical_telegram.warehouse.migrate import migrate
 
         migrate(conn)
         conn.execute("create temp table bench_products (idx int primary key, alias text, base_price int)")
@@ -204,7 +204,7 @@ from (
 def build(dsn: str, mentions: str) -> None:
     """dbt seed + run; with mentions="direct", fct_product_mentions is written from the generator's truth
     instead of dbt's regular-expression extraction (which is what takes longest at a million posts)."""
-    from medical_telegram.dbt_runner import run_dbt
+    from medical_telegram.transform.dbt_runner import run_dbt
 
     target = tempfile.mkdtemp(prefix="bench_api_dbt_")
     common = ["--target-path", target, "--threads", "2"]

@@ -32,8 +32,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from medical_telegram.dbt_runner import run_dbt
-from medical_telegram.migrate import migrate
+from medical_telegram.transform.dbt_runner import run_dbt
+from medical_telegram.warehouse.migrate import migrate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_dbt.json"
 

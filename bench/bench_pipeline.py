@@ -1,7 +1,7 @@
 """Benchmark of the pipeline through the scheduler: time to a finished data_transformation and a finished
 full_pipeline on the bundled sample, with dbt in Cosmos's WATCHER mode and in LOCAL mode, in the same run.
 
-For each mode it starts the local service (`python -m medical_telegram.orchestration.service up`: api-server,
+For each mode it starts the local service (`python -m medical_telegram.devstack.service up`: api-server,
 scheduler with the LocalExecutor, dag-processor, triggerer, API) on free ports, with a state folder and
 databases of its own; loads the sample once through data_ingestion (not timed), then triggers
 data_transformation ROUNDS times and full_pipeline ROUNDS times through the REST API, each timed from the
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg
 
-from medical_telegram.orchestration.service import AirflowClient
+from medical_telegram.devstack.client import AirflowClient
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_pipeline.json"
@@ -70,7 +70,7 @@ def measure_mode(mode: str, rounds: int, admin: str, scratch: Path) -> dict[str,
         "GX_PROJECT_DIR": str(home / "gx_root"), "DBT_EXECUTION_MODE": mode, "CONTAINER_RUNTIME": "local",
         "TELEGRAM_SOURCE": "export", "YOLO_DEVICE": "cpu",
     })
-    service = [sys.executable, "-m", "medical_telegram.orchestration.service"]
+    service = [sys.executable, "-m", "medical_telegram.devstack.service"]
     times: dict[str, list[float]] = {dag: [] for dag in DAGS}
     try:
         subprocess.run([*service, "up"], env=env, cwd=REPO, check=True, capture_output=True, timeout=600)

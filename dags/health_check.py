@@ -4,7 +4,7 @@ from airflow.sdk import dag
 
 from medical_telegram.orchestration.defaults import DEFAULT_ARGS, TAGS, cron
 from medical_telegram.orchestration.maintenance import maintenance_gate
-from medical_telegram.orchestration.monitoring import check_freshness, run_health_checks
+from medical_telegram.orchestration.monitoring_tasks import check_freshness, run_health_checks
 
 
 @dag(schedule=cron("*/15 * * * *"), catchup=False, max_active_runs=1,
@@ -17,7 +17,7 @@ def health_check():
     API, Telegram credentials configured (never their values), recorded in `monitoring.health_checks`
     (emits `monitoring_health_checks`); the run fails, and alerts, when a check failed. Beside them, each
     channel's freshness: one that usually posts daily and went quiet (`freshness_max_silence_hours`, 48 h)
-    alerts once. The tasks: `src/medical_telegram/orchestration/monitoring.py`.
+    alerts once. The tasks: `src/medical_telegram/orchestration/monitoring_tasks.py`.
     """
     maintenance_gate() >> [run_health_checks(), check_freshness()]
 

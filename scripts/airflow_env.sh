@@ -9,7 +9,7 @@ _medtel_root=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
 export PATH="$_medtel_root/.venv/bin:$PATH"
 export DATA_LAKE_DIR="${DATA_LAKE_DIR:-$_medtel_root/data}"
 export WAREHOUSE_EMBEDDED_DIR="${WAREHOUSE_EMBEDDED_DIR:-$_medtel_root/.warehouse}"
-if _medtel_env=$("$_medtel_root/.venv/bin/python" -m medical_telegram.orchestration.service env); then
+if _medtel_env=$("$_medtel_root/.venv/bin/python" -m medical_telegram.devstack.service env); then
     eval "$_medtel_env"
 else
     echo "airflow_env.sh: could not read the local service's settings (run make setup first)" >&2

@@ -23,14 +23,9 @@
 # downloaded; only small packages come from PyPI. On a machine with a registry the same Dockerfiles build on
 # their public base images unchanged (then pip downloads everything from PyPI as usual).
 #
-# Measured on the 2-core machine (shared, load 6-11): from nothing (empty engine, no rootfs cache) 13.5 min
-# (debootstrap 2.8, scraper 0.7, yolo 8.7, api 1.3); with the base image cached 6.4 min; everything cached
-# 4 s; a fresh clone against a warm engine 36 s (it fetches the offline model). Installing docker.io and
-# debootstrap on a new machine adds about a minute. Sizes: base 177 MB, scraper 193 MB, api 223 MB, yolo
-# 6.45 GB (CUDA torch: 3.2 GB nvidia libraries, 1.2 GB torch, 0.9 GB triton).
-# The compose stack's images, measured the same way (load 5-13): airflow 4.5 min from the base (its pinned
-# environment 2.5, dbt 1.2), postgres 47 s, redis 14 s; sizes 1.14 GB, 603 MB, 263 MB. A change under src/
-# rebuilds only the code layers (all images: 1.8 min); everything cached: 6 s.
+# How long it takes: from nothing (empty engine, no rootfs cache) about 15 minutes, most of it the detector
+# image (6.5 GB: CUDA torch); with the base image cached about 6; a change under src/ rebuilds only the code
+# layers (about 2 minutes); everything cached, seconds.
 #
 # Environment: BASE_IMAGE, IMAGE_PREFIX (medical-telegram), IMAGE_TAG (latest), YOLO_WEIGHTS
 # (models/fall_detection_best.pt), WHEEL_PORT (38741), IMAGE_CACHE_DIR (~/.cache/medical-telegram/images).

@@ -59,18 +59,18 @@ fi
 bash scripts/fetch_offline_model.sh >/dev/null
 
 # The dbt manifest Cosmos renders DAGs from (DAG parsing never runs dbt) and the generated seeds the models read
-# (src/medical_telegram/medicine_names.py): rebuilt when the project changes.
+# (src/medical_telegram/transform/medicine_names.py): rebuilt when the project changes.
 # (The generated seeds are output of this step, not input: left out of the stamp; the pins of the packages they
 # come from are in requirements.txt, whose change rebuilds .venv and so this step's inputs.)
 dbt_stamp=$( { find include/dbt/medical_warehouse -path '*/target' -prune -o -path '*/logs' -prune \
     -o -path '*/seeds/generated' -prune -o -type f -print0 | sort -z | xargs -0 cat; cat requirements.txt \
-    src/medical_telegram/medicine_names.py; } | sha256sum | cut -c1-16)
+    src/medical_telegram/transform/medicine_names.py; } | sha256sum | cut -c1-16)
 manifest=include/dbt/medical_warehouse/target/manifest.json
 generated=include/dbt/medical_warehouse/seeds/generated/medicine_names.csv
 if [[ -f $manifest && -f $generated && -f $manifest.stamp && "$(cat "$manifest.stamp")" == "$dbt_stamp" ]]; then
     echo "setup: dbt manifest is up to date"
 else
     echo "setup: generating the medicine-name seeds and building the dbt manifest ..."
-    .venv/bin/python -m medical_telegram.dbt_runner >/dev/null
+    .venv/bin/python -m medical_telegram.transform.dbt_runner >/dev/null
     echo "$dbt_stamp" > "$manifest.stamp"
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-create include/gx/vendor: the browser files Great Expectations' Data Docs load from CDNs, as local copies
-# (medical_telegram.data_docs_offline rewrites the pages to them). See include/gx/vendor/README.md.
+# (medical_telegram.quality.data_docs_offline rewrites the pages to them). See include/gx/vendor/README.md.
 #
 #   bash scripts/vendor_data_docs.sh     npm ci (package.json + package-lock.json) into a temp dir, then copy
 #                                        each file urls.json names, plus whatever those CSS files load by a

@@ -15,14 +15,14 @@ import psycopg
 import pytest
 
 from medical_telegram import warehouse
-from medical_telegram.migrate import migrate
+from medical_telegram.warehouse.migrate import migrate
 
-from tests.docker_policy import pytest_runtest_makereport  # noqa: F401  (a hook: pytest finds it by name here)
-from tests.sample_data import SAMPLE_DETECTIONS, SAMPLE_DIR
+from tests.support.docker_policy import pytest_runtest_makereport  # noqa: F401  (a hook: pytest finds it by name here)
+from tests.support.sample_data import SAMPLE_DETECTIONS, SAMPLE_DIR
 
 # Fixtures shared across folders: the container tests' (docker_engine, the images, shared_lake) and the
 # detector's (yolo_cli, detected_lake: tests/images/yolo and the detections loader's test).
-pytest_plugins = ["tests.docker_support", "tests.images.yolo.fixtures"]
+pytest_plugins = ["tests.support.docker_support", "tests.images.yolo.fixtures"]
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -113,9 +113,9 @@ def sample_warehouse_dsn(make_database, tmp_path_factory) -> str:
     the session: read it, do not write to it (build your own with make_database for tests that change data)."""
     import json
 
-    from medical_telegram.dbt_runner import run_dbt
-    from medical_telegram.detections_loader import load_detections
-    from medical_telegram.loader import load_messages
+    from medical_telegram.transform.dbt_runner import run_dbt
+    from medical_telegram.warehouse.detections_loader import load_detections
+    from medical_telegram.warehouse.loader import load_messages
 
     detections = tmp_path_factory.mktemp("sample_detections")
     run = detections / "enriched" / "detections" / "yolov8n" / "2026-01-18" / "sample.json"

@@ -1,8 +1,8 @@
 """Container health check of an Airflow component: healthy while a running job of its type (SchedulerJob,
 DagProcessorJob, TriggererJob) heartbeated in the metadata database within the last minute.
 
-`airflow jobs check` does the same but imports all of Airflow first, which takes longer than a health
-check may on a busy two-core machine; this is one query. The database URL comes from Airflow's own setting.
+`airflow jobs check` does the same but imports all of Airflow first, which can outlast the health check's
+timeout when the CPU is busy with tasks; this is one query. The database URL comes from Airflow's own setting.
 
     python /opt/airflow-health/job_health.py SchedulerJob
 """

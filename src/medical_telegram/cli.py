@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from medical_telegram import lake, warehouse
-from medical_telegram.export_importer import ExportError, import_export
-from medical_telegram.loader import load_messages
-from medical_telegram.migrate import migrate
+from medical_telegram.lake.export_importer import ExportError, import_export
+from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.migrate import migrate
 
 def _channel_map(values: list[str]) -> dict[int, str]:
     mapping = {}
@@ -47,20 +47,20 @@ def cmd_warehouse(args) -> dict:
 
 
 def cmd_up(args) -> dict:
-    from medical_telegram.orchestration import service
+    from medical_telegram.devstack import service
 
     return service.up()
 
 
 def cmd_stop(args) -> dict:
-    from medical_telegram.orchestration import service
+    from medical_telegram.devstack import service
 
     return {"stopped": service.stop()}
 
 
 def cmd_demo(args) -> dict:
     """The main job on the bundled sample: the local service up, full_pipeline through its scheduler."""
-    from medical_telegram.demo import demo
+    from medical_telegram.devstack.demo import demo
 
     return demo(only_load=args.load_only)
 

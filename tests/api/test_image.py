@@ -12,7 +12,7 @@ import urllib.request
 import psycopg
 import pytest
 
-from tests.docker_support import docker
+from tests.support.docker_support import docker
 
 pytestmark = pytest.mark.docker
 

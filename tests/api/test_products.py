@@ -9,9 +9,9 @@ import psycopg
 import pytest
 
 from medical_telegram import lake
-from medical_telegram.dbt_runner import run_dbt
-from medical_telegram.loader import load_messages
-from medical_telegram.migrate import migrate
+from medical_telegram.transform.dbt_runner import run_dbt
+from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.migrate import migrate
 from tests.api import api_expected as expected
 from tests.api.api_harness import API_ROLE, as_role, serve_api
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.api.api_harness import API_ROLE, as_role, serve_api
-from medical_telegram.migrate import migrate
+from medical_telegram.warehouse.migrate import migrate
 
 NEWEST = datetime(2026, 1, 18, 12, tzinfo=UTC)
 

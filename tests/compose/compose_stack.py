@@ -122,7 +122,7 @@ class Stack:
                 status, raw = error.code, error.read()
                 break
             except (TimeoutError, ConnectionError, urllib.error.URLError):
-                # A busy two-core machine: the single api-server worker may answer late; GETs are retried.
+                # The single api-server worker may answer late while tasks load the CPU: GETs are retried.
                 if method != "GET" or attempt == 3:
                     raise
                 time.sleep(10)

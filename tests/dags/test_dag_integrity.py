@@ -23,6 +23,8 @@ from unittest import mock
 
 import pytest
 
+from medical_telegram.orchestration.dag_table import scheduled_assets
+
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
 
@@ -64,23 +66,9 @@ def dags(bags):
     return {dag_id: dag for bag in bags.values() for dag_id, dag in bag.dags.items()}
 
 
-def _scheduled_assets(dag) -> list:
-    """The Assets a DAG's schedule waits for (the leaves of its asset condition)."""
-    pending, leaves = [getattr(dag.timetable, "asset_condition", None)], []
-    while pending:
-        condition = pending.pop()
-        if condition is None:
-            continue
-        if hasattr(condition, "objects"):  # AssetAll / AssetAny
-            pending.extend(condition.objects)
-        else:
-            leaves.append(condition)
-    return leaves
-
-
 def _schedule(dag) -> tuple[str, set[str]]:
     timetable = dag.timetable
-    names = {asset.name for asset in _scheduled_assets(dag)}
+    names = {asset.name for asset in scheduled_assets(dag)}
     cron = getattr(getattr(timetable, "timetable", timetable), "expression", None)
     return cron, names
 
@@ -135,13 +123,13 @@ def test_every_scheduled_asset_is_produced_by_some_dag(dags):
         for task in dag.tasks:
             produced |= _asset_keys(task.outlets)
     for dag_id, dag in dags.items():
-        wanted = _asset_keys(_scheduled_assets(dag))
+        wanted = _asset_keys(scheduled_assets(dag))
         assert wanted <= produced, f"{dag_id} waits for Assets no DAG produces: {wanted - produced}"
 
 
 def test_scheduled_assets_do_not_embed_a_host(dags):
     for dag in dags.values():
-        for asset in _scheduled_assets(dag):
+        for asset in scheduled_assets(dag):
             assert asset.uri.startswith("medtel://"), f"{dag.dag_id} is scheduled on {asset.uri}"
 
 
@@ -175,7 +163,7 @@ def test_full_pipeline_emits_nothing_another_dag_is_scheduled_on(dags):
     """full_pipeline does data_transformation's and ml_enrichment's work: its events must not queue them."""
     scheduled = set()
     for dag in dags.values():
-        scheduled |= _asset_keys(_scheduled_assets(dag))
+        scheduled |= _asset_keys(scheduled_assets(dag))
     emitted = set()
     for task in dags["full_pipeline"].tasks:
         emitted |= _asset_keys(task.outlets)

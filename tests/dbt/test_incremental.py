@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from medical_telegram.dbt_runner import run_dbt
-from medical_telegram.loader import load_messages
-from medical_telegram.migrate import migrate
+from medical_telegram.transform.dbt_runner import run_dbt
+from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.migrate import migrate
 
 SAMPLE_LAKE = Path(__file__).resolve().parents[2] / "sample" / "lake"
 NO_LOOKBACK = ["--vars", '{"incremental_lookback": "0 seconds"}']

@@ -144,7 +144,7 @@ def test_image_detections_are_categorised_per_photo(sample_db):
 def test_docs_generate_and_every_model_and_column_is_described(sample_warehouse_dsn, tmp_path):
     import json
 
-    from medical_telegram.dbt_runner import run_dbt
+    from medical_telegram.transform.dbt_runner import run_dbt
 
     run_dbt(["docs", "generate"], sample_warehouse_dsn, target_path=tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from medical_telegram import lake
-from medical_telegram.dbt_runner import run_dbt
-from medical_telegram.loader import load_messages
-from medical_telegram.migrate import migrate
+from medical_telegram.transform.dbt_runner import run_dbt
+from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.migrate import migrate
 
 LOBELIA_FOOTER = (
     "\nTelegram :-@Lobeliacosmetics\nMsg👉 Lobelia pharmacy and cosmetics \n☎️ call 0911562031/0911587703\n"

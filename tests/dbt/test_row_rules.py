@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import psycopg
 
-from medical_telegram.dbt_runner import run_dbt
-from medical_telegram.loader import load_messages
-from medical_telegram.migrate import migrate
-from tests.sample_data import SAMPLE_DIR
+from medical_telegram.transform.dbt_runner import run_dbt
+from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.migrate import migrate
+from tests.support.sample_data import SAMPLE_DIR
 
 
 def test_a_channel_name_that_is_no_username_fails_the_staging_tests(make_database):

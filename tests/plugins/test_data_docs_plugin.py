@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests import airflow_support
+from tests.support import airflow_support
 
 
 def load_plugin():

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests import airflow_support
+from tests.support import airflow_support
 
 
 def load_plugin():

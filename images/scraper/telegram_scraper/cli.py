@@ -67,8 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "in the lake) and write them to raw/telegram_messages, photos to raw/images. The last "
                     "stdout line is a JSON summary.")
     sc.add_argument("--channels", metavar="LIST",
-                    help="comma-separated usernames or t.me links (default: $TELEGRAM_CHANNELS, else "
-                         f"{','.join(config.DEFAULT_CHANNELS)})")
+                    help="comma-separated usernames or t.me links (default: $TELEGRAM_CHANNELS)")
     sc.add_argument("--lake", type=Path, help=lake_help)
     sc.add_argument("--limit", type=_positive_int, metavar="N",
                     help="at most N new messages per channel this run (an album is never split)")
@@ -189,7 +188,7 @@ async def _scrape_connected(client_factory: ClientFactory, settings: Settings) -
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from medical_telegram.export_importer import import_export
+    from medical_telegram.lake.export_importer import import_export
 
     root = _lake_root(args.lake)
     channel = config.channel_name(args.channel) if args.channel else None

@@ -13,17 +13,8 @@ import re
 
 from medical_telegram.lake import CHANNEL_NAME_RE
 
-# Defaults to edit: the spec's three channels plus a few more public Ethiopian medical channels.
-# TELEGRAM_CHANNELS (comma list) or --channels replaces the whole list.
-DEFAULT_CHANNELS = (
-    "chemed123",
-    "lobelia4cosmetics",
-    "tikvahpharma",
-    "doctorset",
-    "yetenaweg",
-    "eahci",
-)
-
+# No list of its own: the channels are named by --channels or TELEGRAM_CHANNELS. The project's one registry is
+# the dbt seed include/dbt/medical_warehouse/seeds/channels.csv, which the DAGs pass on.
 API_ID_VAR = "TELEGRAM_API_ID"
 API_HASH_VAR = "TELEGRAM_API_HASH"
 SESSION_VAR = "TELEGRAM_SESSION"
@@ -48,7 +39,7 @@ def parse_channels(value: str | None) -> list[str]:
     """A comma (or whitespace) separated list, or a JSON list (as the Airflow Variable may hold it) → unique
     lake channel names, in the order given."""
     if value is None:
-        return list(DEFAULT_CHANNELS)
+        raise ConfigError(f"which channels? --channels or {CHANNELS_VAR} (comma-separated usernames or t.me links)")
     parts: list = re.split(r"[,\s]+", value)
     if value.strip().startswith("["):
         try:

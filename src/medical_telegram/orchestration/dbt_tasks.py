@@ -1,7 +1,7 @@
 """The one factory of dbt task groups: Cosmos renders medical_warehouse's models as Airflow tasks.
 
 - Rendering reads target/manifest.json (LoadMode.DBT_MANIFEST), written at setup by
-  `python -m medical_telegram.dbt_runner`: parsing a DAG never runs dbt.
+  `python -m medical_telegram.transform.dbt_runner`: parsing a DAG never runs dbt.
 - The profile comes from the Airflow connection `warehouse_db` (PostgresUserPasswordProfileMapping): the
   password reaches dbt as an environment variable, never a file. The connection's host must be a TCP host,
   not a socket directory, or Cosmos cannot build the models' Asset URIs (docs/architecture.md, pitfalls).
@@ -41,7 +41,8 @@ from cosmos import (
 from cosmos.constants import InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from medical_telegram import connections, dbt_runner
+from medical_telegram import connections
+from medical_telegram.transform import dbt_runner
 
 WAREHOUSE_CONN_ID = connections.WAREHOUSE
 PROFILE_NAME = "medical_warehouse"
@@ -49,8 +50,6 @@ TARGET_NAME = "warehouse"
 
 # Selections for the DAGs (dbt selector syntax). Seeds are selected with the models that use them.
 ALL_MODELS: tuple[str, ...] = ("path:seeds", "path:models")
-STAGING_AND_MARTS: tuple[str, ...] = ("path:seeds", "path:models/staging", "path:models/marts")
-ENRICHMENT: tuple[str, ...] = ("detection_class_roles", "stg_image_detections", "fct_image_detections")
 
 
 def execution_mode() -> ExecutionMode:
@@ -88,7 +87,7 @@ def dbt_task_group(
 ) -> DbtTaskGroup:
     """A DbtTaskGroup running the selected models of medical_warehouse, each followed by its tests.
 
-    select / exclude: dbt selectors, e.g. STAGING_AND_MARTS, ENRICHMENT or ("+fct_messages",).
+    select / exclude: dbt selectors, e.g. ALL_MODELS or ("+fct_messages",).
     dbt_vars: dbt --vars, e.g. {"incremental_lookback": "2 hours"}. Other keyword arguments go to the task
     group (dag=..., default_args=...).
     """
@@ -96,7 +95,7 @@ def dbt_task_group(
     mode = execution_mode()
     if not manifest.exists():
         raise FileNotFoundError(
-            f"{manifest} is missing: run `make setup` (or `python -m medical_telegram.dbt_runner`) to build it"
+            f"{manifest} is missing: run `make setup` (or `python -m medical_telegram.transform.dbt_runner`) to build it"
         )
     return DbtTaskGroup(
         group_id=group_id,

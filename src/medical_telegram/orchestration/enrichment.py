@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @task(task_id="load_detections", pool=settings.RAW_LOAD_POOL)
 def load_detections(detector_summary: str | None = None) -> dict:
     """Detection files not loaded yet → raw.image_detections."""
-    from medical_telegram.detections_loader import load_detections as load
+    from medical_telegram.warehouse.detections_loader import load_detections as load
 
     with connect(migrated=True) as conn:
         return load(conn, settings.lake_dir()).as_dict()

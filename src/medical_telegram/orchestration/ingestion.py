@@ -47,7 +47,7 @@ def plan_sources(refresh_days: int | None = None) -> list[list[str]]:
 def load_raw(scrape_results) -> dict:
     """Load every lake message file not loaded yet (checksums in raw.load_log) into raw.telegram_messages,
     including what a failed scrape made durable before it failed."""
-    from medical_telegram.loader import load_messages
+    from medical_telegram.warehouse.loader import load_messages
 
     # len() of the mapped results is one count query (iterating would probe past the end).
     log.info("%d scraper run(s) finished; loading the lake %s", len(scrape_results), settings.lake_dir())

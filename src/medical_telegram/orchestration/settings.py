@@ -11,6 +11,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from medical_telegram import connections
+from medical_telegram.paths import PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +42,14 @@ POOLS = {
     RAW_LOAD_POOL: (1, "loads into the raw tables: one at a time, so overlapping runs never load a file twice"),
 }
 
-DEFAULT_CHANNELS = ("lobelia4cosmetics", "tikvahpharma", "chemed123")
+# The channel registry: the dbt seed, also the warehouse's dim_channels. Scraped unless telegram_channels names others.
+CHANNEL_REGISTRY = PROJECT_DIR / "include" / "dbt" / "medical_warehouse" / "seeds" / "channels.csv"
 MAINTENANCE_VARIABLE = "maintenance_mode"
 
 
 def project_dir() -> Path:
     """The project checkout (dags/, include/, .venvs/), also where the editable package lives."""
-    if value := os.environ.get("MEDTEL_PROJECT_DIR"):
-        return Path(value).resolve()
-    return Path(__file__).resolve().parents[3]
+    return PROJECT_DIR
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -148,13 +149,19 @@ def export_path() -> Path:
 
 
 def channels() -> list[str]:
-    """Channels to scrape: a JSON list or a comma-separated string in Variable/env TELEGRAM_CHANNELS."""
+    """Channels to scrape: a JSON list or a comma-separated string in Variable/env TELEGRAM_CHANNELS, else every
+    channel of the registry."""
     value = setting("telegram_channels")
     if not value:
-        return list(DEFAULT_CHANNELS)
+        return registered_channels()
     value = value.strip()
     names = json.loads(value) if value.startswith("[") else value.split(",")
     return [name.strip().lstrip("@").lower() for name in names if name.strip()]
+
+
+def registered_channels() -> list[str]:
+    with CHANNEL_REGISTRY.open(newline="") as registry:
+        return [row["channel_name"] for row in csv.DictReader(registry)]
 
 
 def api_url() -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from medical_telegram.export_importer import import_export
+from medical_telegram.lake.export_importer import import_export
 from medical_telegram.lake import MessageRecord
 
-from tests.docker_support import SAMPLE, docker_run, last_json_line, read_lake_messages, readable_copy
+from tests.support.docker_support import SAMPLE, docker_run, last_json_line, read_lake_messages, readable_copy
 
 pytestmark = pytest.mark.docker
 

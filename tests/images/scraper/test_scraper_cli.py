@@ -100,7 +100,7 @@ def test_usage_errors_exit_2_with_a_one_line_message(argv, lake_root, capsys):
 
 
 def test_missing_credentials_exit_2_naming_the_variables(lake_root, capsys):
-    code, out, err = run(["scrape", "--lake", str(lake_root)], capsys)
+    code, out, err = run(["scrape", "--channels", "lobelia4cosmetics", "--lake", str(lake_root)], capsys)
 
     assert code == 2 and out == ""
     assert err.strip() == ("telegram-scraper: error: missing environment variable(s): "
@@ -112,13 +112,13 @@ def test_a_malformed_session_exits_2_without_echoing_it(lake_root, capsys, monke
     monkeypatch.setenv(config.API_HASH_VAR, "0123456789abcdef0123456789abcdef")
     monkeypatch.setenv(config.SESSION_VAR, "1NOT-A-VALID-SESSION-xyzzy")
 
-    code, _, err = run(["scrape", "--lake", str(lake_root)], capsys)
+    code, _, err = run(["scrape", "--channels", "lobelia4cosmetics", "--lake", str(lake_root)], capsys)
 
     assert code == 2 and "TELEGRAM_SESSION is not a valid session string" in err
     assert "xyzzy" not in err and "0123456789abcdef" not in err
 
 
-def test_channels_come_from_the_environment_or_the_defaults(lake_root, capsys, monkeypatch):
+def test_channels_come_from_the_environment_or_the_command_line(lake_root, capsys, monkeypatch):
     seen = []
 
     def factory(settings):
@@ -130,15 +130,14 @@ def test_channels_come_from_the_environment_or_the_defaults(lake_root, capsys, m
     monkeypatch.setenv(config.CHANNELS_VAR, '["tikvahpharma", "@CheMed123"]')  # as an Airflow Variable
     main(["scrape", "--lake", str(lake_root)], client_factory=factory)
     monkeypatch.delenv(config.CHANNELS_VAR)
-    main(["scrape", "--lake", str(lake_root)], client_factory=factory)
     main(["scrape", "--lake", str(lake_root), "--channels", "LOBELIA4COSMETICS"], client_factory=factory)
     capsys.readouterr()
+    code, _, err = run(["scrape", "--lake", str(lake_root)], capsys)  # no list of its own: the DAGs name them
 
     assert seen[0] == ["lobelia4cosmetics", "chemed123", "tikvahpharma"]
     assert seen[1] == ["tikvahpharma", "chemed123"]
-    assert seen[2] == list(config.DEFAULT_CHANNELS)
-    assert {"chemed123", "lobelia4cosmetics", "tikvahpharma"} <= set(seen[2]) and len(seen[2]) >= 5
-    assert seen[3] == ["lobelia4cosmetics"]
+    assert seen[2] == ["lobelia4cosmetics"]
+    assert code == 2 and "which channels?" in err
 
 
 def _closed_port() -> int:

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests.docker_support import MODELS, SAMPLE, docker_run, last_json_line, make_world_writable
+from tests.support.docker_support import MODELS, SAMPLE, docker_run, last_json_line, make_world_writable
 
 pytestmark = pytest.mark.docker
 

@@ -14,7 +14,7 @@ import pytest
 
 from medical_telegram.orchestration import alerts
 from medical_telegram.orchestration.alerts import on_failure_alert
-from tests.alert_sinks import WebhookSink, free_port
+from tests.support.alert_sinks import WebhookSink, free_port
 
 
 @pytest.fixture

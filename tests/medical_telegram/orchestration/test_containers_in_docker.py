@@ -5,7 +5,7 @@ The chain a deployment runs, once for the module: data_ingestion (the scraper co
 Telegram Desktop export into the lake, then the loader and GX) → the dbt models → ml_enrichment (the detector
 container on the CPU with the image's offline model, then the loader, dbt and GX). The step between is one
 `dbt build` (seeds and models) rather than the data_transformation DAG: that DAG runs no container (its own tests cover it) and
-its Cosmos tasks, one dbt process each, take about 7 minutes here against well under one for a single run. Each DAG runs through the orchestration's own runner (`python -m medical_telegram.orchestration.run_dag`)
+its Cosmos tasks, one dbt process each, take about 7 minutes here against well under one for a single run. Each DAG runs through the orchestration's own runner (`python -m medical_telegram.devstack.run_dag`)
 in a child process, so Airflow is configured (a private AIRFLOW_HOME with SQLite metadata) before it is
 imported, exactly as `make run` does it.
 """
@@ -21,10 +21,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from medical_telegram.dbt_runner import run_dbt
-from medical_telegram.migrate import migrate
+from medical_telegram.transform.dbt_runner import run_dbt
+from medical_telegram.warehouse.migrate import migrate
 
-from tests.docker_support import REPO, SAMPLE, readable_copy
+from tests.support.docker_support import REPO, SAMPLE, readable_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -42,7 +42,7 @@ def warehouse_uri(dsn: str) -> str:
 
 
 def run_dag(dag_id: str, environment: dict[str, str], log_dir: Path) -> dict:
-    result = subprocess.run([sys.executable, "-m", "medical_telegram.orchestration.run_dag", dag_id],
+    result = subprocess.run([sys.executable, "-m", "medical_telegram.devstack.run_dag", dag_id],
                             capture_output=True, text=True, env=environment, timeout=1200, cwd=REPO)
     (log_dir / f"{dag_id}.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]

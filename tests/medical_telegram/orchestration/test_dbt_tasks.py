@@ -18,9 +18,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from medical_telegram.dbt_runner import MANIFEST_PATH, build_manifest, run_dbt
-from medical_telegram.loader import load_messages
-from medical_telegram.migrate import migrate
+from medical_telegram.transform.dbt_runner import MANIFEST_PATH, build_manifest, run_dbt
+from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.migrate import migrate
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_LAKE = HERE.parents[2] / "sample" / "lake"

@@ -56,7 +56,7 @@ def test_failed_scrapes_do_not_stop_the_load_and_fail_the_run_after_it(make_data
         "TELEGRAM_CHANNELS": "lobelia4cosmetics,chemed123",
         "MEDTEL_RETRY_DELAY_S": "1",
     })
-    result = subprocess.run([sys.executable, "-m", "medical_telegram.orchestration.run_dag", "data_ingestion"],
+    result = subprocess.run([sys.executable, "-m", "medical_telegram.devstack.run_dag", "data_ingestion"],
                             capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines, (result.stdout[-3000:], result.stderr[-3000:])

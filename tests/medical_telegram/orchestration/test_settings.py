@@ -55,7 +55,9 @@ def test_channels_accept_json_or_commas(monkeypatch):
     monkeypatch.setenv("TELEGRAM_CHANNELS", '["@A_one", "b_two"]')
     assert settings.channels() == ["a_one", "b_two"]
     monkeypatch.delenv("TELEGRAM_CHANNELS")
-    assert settings.channels() == list(settings.DEFAULT_CHANNELS)
+    registry = settings.CHANNEL_REGISTRY.read_text().splitlines()[1:]
+    assert settings.channels() == [line.split(",")[0] for line in registry]  # the seed is the one registry
+    assert {"lobelia4cosmetics", "tikvahpharma", "chemed123"} <= set(settings.channels())
 
 
 def test_maintenance_mode_holds_scheduled_runs_only(monkeypatch):
