@@ -21,12 +21,15 @@ async def _configure(conn: AsyncConnection) -> None:
     await conn.execute("set default_transaction_read_only = on")
 
 
-def make_pool(settings: Settings) -> AsyncConnectionPool:
+def make_pool(settings: Settings, *, name: str = "warehouse", size: int | None = None) -> AsyncConnectionPool:
+    """The queries' pool; `size` makes a fixed one (the health check's own connection, so a burst of slow
+    queries never makes the service look down)."""
     return AsyncConnectionPool(
         settings.dsn(),
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
+        min_size=settings.pool_min_size if size is None else size,
+        max_size=settings.pool_max_size if size is None else size,
         timeout=settings.pool_timeout_s,
+        max_waiting=settings.pool_max_waiting,
         # A failed connection attempt is given up at once (the request gets its 503 quickly); the next request
         # makes a new attempt, so the API comes back by itself when the warehouse does.
         reconnect_timeout=0,
@@ -41,7 +44,7 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         },
         configure=_configure,
         open=False,
-        name="warehouse",
+        name=name,
     )
 
 

@@ -8,11 +8,14 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout
+from psycopg_pool import PoolTimeout, TooManyRequests
+
+from api.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "the warehouse is unavailable; try again later"
+BUSY = "the API is busy; try again in a moment"
 
 
 def _field(loc: tuple) -> str:
@@ -31,9 +34,21 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse(status_code=422, content={"detail": errors, "message": message})
 
 
+def _unavailable(detail: str) -> JSONResponse:
+    """A 503 that says when to come back: clients (and proxies) back off instead of retrying at once."""
+    return JSONResponse(status_code=503, content={"detail": detail},
+                        headers={"Retry-After": str(get_settings().retry_after_s)})
+
+
 async def warehouse_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("warehouse unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return JSONResponse(status_code=503, content={"detail": UNAVAILABLE})
+    return _unavailable(UNAVAILABLE)
+
+
+async def too_busy(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("shed %s %s: every connection busy and %d requests already waiting", request.method,
+                request.url.path, get_settings().pool_max_waiting)
+    return _unavailable(BUSY)
 
 
 async def database_error(request: Request, exc: psycopg.Error) -> JSONResponse:
@@ -41,18 +56,19 @@ async def database_error(request: Request, exc: psycopg.Error) -> JSONResponse:
     # and its text may name tables or roles: log it here, answer without it.
     log.error("query failed during %s %s: %s", request.method, request.url.path, exc)
     if isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName):
-        return JSONResponse(status_code=503, content={"detail": "the warehouse is not built yet; try again later"})
+        return _unavailable("the warehouse is not built yet; try again later")
     return JSONResponse(status_code=500, content={"detail": "internal error"})
 
 
 async def query_canceled(request: Request, exc: Exception) -> JSONResponse:
     log.warning("statement timeout during %s %s", request.method, request.url.path)
-    return JSONResponse(status_code=503, content={"detail": "the query took too long; narrow it and retry"})
+    return _unavailable("the query took too long; narrow it and retry")
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(PoolTimeout, warehouse_unavailable)
+    app.add_exception_handler(TooManyRequests, too_busy)
     app.add_exception_handler(psycopg.OperationalError, warehouse_unavailable)
     app.add_exception_handler(psycopg.errors.QueryCanceled, query_canceled)
     app.add_exception_handler(psycopg.Error, database_error)

@@ -29,13 +29,17 @@ which channels post the most visual content.
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     pool = make_pool(get_settings())
+    health_pool = make_pool(get_settings(), name="health", size=1)
     # wait=False: the API starts (and answers 503) even while the warehouse is down.
     await pool.open(wait=False)
+    await health_pool.open(wait=False)
     app.state.warehouse = Warehouse(pool)
+    app.state.health = Warehouse(health_pool)
     try:
         yield
     finally:
         await pool.close()
+        await health_pool.close()
 
 
 def create_app() -> FastAPI:

@@ -15,8 +15,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=8, ge=1)
-    # How long a request waits for a pooled connection before the API answers 503.
+    # How long a request waits for a pooled connection before the API answers 503 (with Retry-After), and how
+    # many may wait at once: past that a request is answered 503 at once instead of piling up.
     pool_timeout_s: float = Field(default=3.0, gt=0)
+    pool_max_waiting: int = Field(default=16, ge=0)
+    retry_after_s: int = Field(default=2, ge=1)
     connect_timeout_s: int = Field(default=3, ge=1)
     # A runaway query must not hold a connection for long: the server cancels it.
     statement_timeout_ms: int = Field(default=5000, ge=100)

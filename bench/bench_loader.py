@@ -8,7 +8,7 @@ their product lines and prices varied (so lengths follow the real posts), in two
 
 and for each shape measures in the same run, each on a fresh database of the same server:
 
-  loader   medical_telegram.warehouse.loader.load_messages (validate, batched COPY, upsert, a load_log row per file)
+  loader   medical_telegram.warehouse.loaders.messages.load_messages (validate, batched COPY, upsert, a load_log row per file)
   copy     a plain COPY of a ready CSV of the same records into the same table: the ceiling
   insert   row-by-row INSERT of the same records with autocommit (one statement and one commit per row)
 
@@ -128,7 +128,7 @@ def run_loader(dsn: str, root: Path, records: int) -> dict:
 import json, resource, sys, time
 from pathlib import Path
 import psycopg
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 
 half, done, t_half = {records} / 2, 0, None
 def progress(number, total, result):

@@ -17,7 +17,9 @@ import pytest
 from medical_telegram import warehouse
 from medical_telegram.warehouse.migrate import migrate
 
-from tests.support.docker_policy import pytest_runtest_makereport  # noqa: F401  (a hook: pytest finds it by name here)
+from tests.support.docker_policy import (  # noqa: F401  (hooks: pytest finds them by name here)
+    pytest_make_collect_report, pytest_runtest_makereport,
+)
 from tests.support.sample_data import SAMPLE_DETECTIONS, SAMPLE_DIR
 
 # Fixtures shared across folders: the container tests' (docker_engine, the images, shared_lake) and the
@@ -37,7 +39,7 @@ def _admin_dsn() -> str:
     except psycopg.OperationalError:
         embedded = warehouse.EmbeddedPostgres(PROJECT_DIR / ".warehouse")
         embedded.start()
-        return f"postgresql://postgres@127.0.0.1:{embedded.port}/postgres"
+        return embedded._dsn("postgres")
 
 
 @pytest.fixture(scope="session")
@@ -114,8 +116,8 @@ def sample_warehouse_dsn(make_database, tmp_path_factory) -> str:
     import json
 
     from medical_telegram.transform.dbt_runner import run_dbt
-    from medical_telegram.warehouse.detections_loader import load_detections
-    from medical_telegram.warehouse.loader import load_messages
+    from medical_telegram.warehouse.loaders.detections import load_detections
+    from medical_telegram.warehouse.loaders.messages import load_messages
 
     detections = tmp_path_factory.mktemp("sample_detections")
     run = detections / "enriched" / "detections" / "yolov8n" / "2026-01-18" / "sample.json"

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.deps import WarehouseDep
+from api.deps import HealthWarehouseDep
 from api.queries import health as sql
 from api.schemas import UNAVAILABLE, Health
 
@@ -10,6 +10,6 @@ router = APIRouter(prefix="/health", tags=["health"], responses=UNAVAILABLE)
 
 
 @router.get("", response_model=Health)
-async def read_health(db: WarehouseDep) -> Health:
+async def read_health(db: HealthWarehouseDep) -> Health:
     await db.fetch_one(sql.PING)
     return Health(status="ok", warehouse="reachable")

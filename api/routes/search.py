@@ -4,6 +4,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
 from api.deps import SettingsDep, WarehouseDep
 from api.queries import search as sql
@@ -44,6 +45,12 @@ async def search_messages(
     API_SEARCH_CANDIDATES (default 200) matches: page with `offset`, or narrow with more words or `channel`."""
     tsquery = to_tsquery_text(query)
     candidates = settings.search_candidates
+    if offset >= candidates:  # past what is ranked: say so, rather than answer an empty page
+        raise RequestValidationError([{
+            "loc": ("query", "offset"), "type": "value_error",
+            "msg": f"past the {candidates} best-ranked matches a search pages through; narrow it with more words"
+                   " or a channel",
+        }])
     items: list[MessageHit] = []
     has_more = False
     if tsquery:

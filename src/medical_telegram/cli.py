@@ -8,9 +8,11 @@ import logging
 import sys
 from pathlib import Path
 
+import psycopg
+
 from medical_telegram import lake, warehouse
 from medical_telegram.lake.export_importer import ExportError, import_export
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from medical_telegram.warehouse.migrate import migrate
 
 def _channel_map(values: list[str]) -> dict[int, str]:
@@ -24,7 +26,11 @@ def _channel_map(values: list[str]) -> dict[int, str]:
 
 
 def cmd_import_export(args) -> dict:
-    summary = import_export(args.export, lake.lake_dir(), args.channel_name, _channel_map(args.channel_map))
+    summary = import_export(args.export, lake.lake_dir(), args.channel_name, _channel_map(args.channel_map),
+                            timezone=args.timezone)
+    if summary.quarantined_everything:
+        raise ExportError(f"every one of the {summary.total('quarantined')} posts read was quarantined, none"
+                          " imported: the lake's quarantine/desktop_export/ holds each post and why")
     return summary.as_dict()
 
 
@@ -75,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--channel-name", help="lake channel name for a single-chat export (default channel_<id>)")
     sub.add_argument("--channel-map", action="append", default=[], metavar="CHAT_ID=NAME",
                      help="lake channel name for a chat of an account export; repeat for several")
+    sub.add_argument("--timezone", metavar="ZONE",
+                     help="time zone of an older export's local dates (no date_unixtime): an offset like +03:00"
+                          " or an IANA name (default +03:00, Ethiopia's clock)")
     sub.set_defaults(func=cmd_import_export)
 
     sub = commands.add_parser("load", help="load the lake's message files into raw.telegram_messages")
@@ -104,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except RuntimeError as exc:  # the local service's errors (ServiceError) say what to do in one line
         print(f"medtel {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as exc:  # the server went away: a restart, a crash, a network cut
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"medtel {args.command}: error: the warehouse connection was lost ({first}); what was committed"
+              " stays, run the command again to do the rest", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False))
     return 0

@@ -10,7 +10,7 @@ import pytest
 
 from medical_telegram import lake
 from medical_telegram.transform.dbt_runner import run_dbt
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from medical_telegram.warehouse.migrate import migrate
 from tests.api import api_expected as expected
 from tests.api.api_harness import API_ROLE, as_role, serve_api

@@ -87,6 +87,7 @@ def test_search_messages_without_match_is_empty(api, query):
         ({"query": "nido", "limit": "101"}, "limit"),
         ({"query": "nido", "limit": "many"}, "limit"),
         ({"query": "nido", "offset": "-1"}, "offset"),
+        ({"query": "nido", "offset": "200"}, "offset: past the 200 best-ranked matches"),  # not a silent empty page
         ({"query": "nido", "channel": "not a channel"}, "channel"),
     ],
 )

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from tests.support.scheduler_wait import wait_for_heartbeats
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_URL = "http://127.0.0.1:28080"
@@ -160,6 +161,14 @@ class Stack:
         status, body = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=50")
         assert status == 200, body
         return body["dag_runs"]
+
+    def wait_scheduler_loops(self, loops: int = 3, timeout: float = 120) -> None:
+        """Until the scheduler has heartbeated `loops` times more (tests/support/scheduler_wait.py)."""
+        def health() -> dict:
+            status, body = self.request("GET", "/api/v2/monitor/health", auth=False)
+            assert status == 200, body
+            return body
+        wait_for_heartbeats(health, loops, timeout)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         status, body = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=500")

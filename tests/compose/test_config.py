@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 SECRETS = {
     "AIRFLOW_ADMIN_PASSWORD": "admin-pw-x1", "AIRFLOW_JWT_SECRET": "jwt-secret-x2",
     "AIRFLOW_FERNET_KEY": "fernet-key-x3", "POSTGRES_PASSWORD": "pg-pw-x4", "WAREHOUSE_PASSWORD": "wh-pw-x5",
+    "AIRFLOW_DB_PASSWORD": "af-pw-x8",
     "API_DB_PASSWORD": "api-pw-x6", "REDIS_PASSWORD": "redis-pw-x7",
 }
 SETTINGS = {**SECRETS, "AIRFLOW_UID": "1000", "DOCKER_GID": "999"}

@@ -19,7 +19,7 @@ import urllib.parse
 import psycopg
 import pytest
 
-from medical_telegram.orchestration import settings
+from medical_telegram.orchestration import pools as pools_module
 
 from tests.compose.compose_stack import API_URL, CELERY_FILES, LOCAL_FILES, Stack, checkout_copy, describe, leftovers, read_env
 
@@ -115,11 +115,16 @@ def test_local_executor_stack_runs_the_pipeline_in_containers(local_stack):
     assert stack.request("GET", "/data-docs/", auth=False, cookie=f"_token={stack.token}")[0] in (404, 307)
     # The pools of init; the API's read-only role logs in with its generated password and cannot write.
     pools = {pool["name"] for pool in stack.request("GET", "/api/v2/pools")[1]["pools"]}
-    assert set(settings.POOLS) <= pools  # every pool a task names (a task in a missing pool never runs)
+    assert set(pools_module.POOLS) <= pools  # every pool a task names (a task in a missing pool never runs)
     with psycopg.connect(host="127.0.0.1", port=25432, dbname="warehouse", user="medtel_api",
                          password=env["API_DB_PASSWORD"]) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("create table public.nope (x int)")
+        conn.rollback()
+        # Least privilege: no role a service logs in with is a superuser or may create roles or databases.
+        roles = conn.execute("select rolname, rolsuper or rolcreaterole or rolcreatedb from pg_roles"
+                             " where rolname in ('airflow', 'warehouse', 'medtel_api') order by 1").fetchall()
+        assert roles == [("airflow", False), ("medtel_api", False), ("warehouse", False)], roles
 
     # Under the LocalExecutor the scheduler and the triggerer start no log server (it binds every interface),
     # the dag-processor serves nothing; the api-server listens on its port only (127.0.0.1 here: host network).
@@ -142,7 +147,7 @@ def test_local_executor_stack_runs_the_pipeline_in_containers(local_stack):
 
     # full_pipeline does the work of data_transformation and ml_enrichment in its own run, so it emits no event
     # either is scheduled on: ml_enrichment, unpaused before the run, is not queued to do the work again.
-    time.sleep(30)  # the scheduler turns Asset events into queued runs within seconds
+    stack.wait_scheduler_loops()  # each scheduler loop turns Asset events into queued runs
     assert not [r for r in stack.runs("ml_enrichment") if r["run_type"] == "asset_triggered"]
 
 

@@ -137,7 +137,7 @@ def test_pools_bound_telegram_and_gpu(dags):
     pools = {(dag_id, task.task_id): task.pool for dag_id, dag in dags.items() for task in dag.tasks}
     assert pools[("data_ingestion", "ingest.scrape")] == "telegram"
     assert pools[("ml_enrichment", "enrich.detect")] == "gpu"
-    from medical_telegram.orchestration.settings import POOLS
+    from medical_telegram.orchestration.pools import POOLS
 
     assert POOLS["gpu"][0] == 1
 
@@ -179,3 +179,17 @@ def test_scheduled_runs_start_with_the_maintenance_gate(dags):
     for dag_id in SCHEDULES:
         roots = {task.task_id for task in dags[dag_id].roots}
         assert roots == {"maintenance_gate"}, f"{dag_id} roots: {roots}"
+
+
+def test_every_dbt_build_takes_the_one_dbt_build_slot(dags):
+    """Two runs (full_pipeline at 02:00, an Asset-triggered data_transformation) never build the same
+    incremental models at once: each DAG's dbt producer is in the dbt_build pool of one slot."""
+    from medical_telegram.orchestration.pools import POOLS
+
+    producers = {(dag_id, task.task_id): task.pool for dag_id, dag in dags.items() for task in dag.tasks
+                 if task.task_id.endswith("dbt_producer_watcher")}
+    assert {dag_id for dag_id, _ in producers} >= {"data_transformation", "full_pipeline", "ml_enrichment"}
+    assert set(producers.values()) == {"dbt_build"} and POOLS["dbt_build"][0] == 1
+    others = {task.pool for dag in dags.values() for task in dag.tasks
+              if ".dbt." in task.task_id and not task.task_id.endswith("dbt_producer_watcher")}
+    assert "dbt_build" not in others, "the watchers wait on the producer; they hold no slot"

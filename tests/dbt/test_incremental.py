@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from medical_telegram.transform.dbt_runner import run_dbt
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from medical_telegram.warehouse.migrate import migrate
 
 SAMPLE_LAKE = Path(__file__).resolve().parents[2] / "sample" / "lake"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from medical_telegram.transform.dbt_runner import run_dbt
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from medical_telegram.warehouse.migrate import migrate
 from tests.support.sample_data import SAMPLE_DIR
 

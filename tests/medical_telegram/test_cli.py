@@ -94,9 +94,16 @@ def test_embedded_warehouse_starts_when_nothing_is_configured_and_is_reused(tmp_
     embedded = warehouse.EmbeddedPostgres()
     try:
         dsn = warehouse.warehouse_dsn()
-        assert dsn == f"postgresql://postgres@127.0.0.1:{port}/warehouse"
+        password = embedded.password_file.read_text()
+        assert dsn == f"postgresql://postgres:{password}@127.0.0.1:{port}/warehouse"
+        assert embedded.password_file.stat().st_mode & 0o777 == 0o600
         with psycopg.connect(dsn) as conn:
             conn.execute("create table kept (x int)")
+        # Any local account without the password is refused: the socket and 127.0.0.1 alike.
+        for nopassword in (f"postgresql://postgres@127.0.0.1:{port}/warehouse",
+                           f"host={embedded.socket_dir} port={port} user=postgres dbname=warehouse"):
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(nopassword, connect_timeout=5).close()
         embedded.stop()
         assert not embedded.is_running()
         assert warehouse.warehouse_dsn() == dsn  # started again on the same data
@@ -126,3 +133,24 @@ def test_load_that_quarantines_everything_exits_1_and_says_why(tmp_path, warehou
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("medtel load: error: all 1 records read from 1 file(s) were quarantined")
     assert "not a valid ISO-8601 timestamp" in error and "Traceback" not in result.stderr
+
+
+def test_an_embedded_warehouse_made_before_passwords_gets_one(tmp_path):
+    """A cluster from an earlier version trusted every local account: its next start sets a password."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    embedded = warehouse.EmbeddedPostgres(tmp_path / "wh", port=port)
+    try:
+        embedded.start()
+        hba = embedded.pgdata / "pg_hba.conf"
+        embedded.stop()
+        hba.write_text(hba.read_text().replace("scram-sha-256", "trust"))  # as the old initdb wrote it
+        embedded.password_file.unlink()
+        dsn = embedded.start()
+        assert "trust" not in warehouse._hba_methods(hba) and embedded.password_file.exists()
+        psycopg.connect(dsn).close()
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/warehouse", connect_timeout=5).close()
+    finally:
+        embedded.stop()

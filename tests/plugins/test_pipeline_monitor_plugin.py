@@ -43,7 +43,7 @@ def test_page_charts_the_sample(monitor_app, airflow_token):
     client = TestClient(app, cookies={"_token": airflow_token})
     page = client.get("/")
     assert page.status_code == 200 and "Pipeline monitor" in page.text
-    assert "lobelia4cosmetics" in page.text and "reconciled" in page.text
+    assert "lobelia4cosmetics" in page.text and '<span class="ok">reconciled</span>' in page.text
     charts = dict(re.findall(r'data-chart="([^"]+)" data-points="(\d+)"', page.text))
     assert charts["posts_per_day:lobelia4cosmetics"] == "30"
     assert int(charts["image_categories"]) >= 1

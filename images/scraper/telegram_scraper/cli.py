@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     ie.add_argument("--lake", type=Path, help=lake_help)
     ie.add_argument("--channel", metavar="NAME",
                     help="the channel's username, when the export does not say it (a lower-case name)")
+    ie.add_argument("--timezone", metavar="ZONE",
+                    help="the time zone of an older export's local dates (no date_unixtime): an offset like"
+                         " +03:00 or an IANA name (default +03:00, Ethiopia's clock)")
 
     commands.add_parser(
         "login", help="create a session string for your Telegram account (interactive)",
@@ -195,9 +198,12 @@ def run_import(args: argparse.Namespace) -> int:
     if not args.export_path.exists():
         raise ConfigError(f"no such export: {args.export_path}")
     log.info("importing %s into %s", args.export_path, root)
-    summary = import_export(args.export_path, root, channel)
+    summary = import_export(args.export_path, root, channel, timezone=args.timezone)
     data = summary.as_dict()
-    ok = bool(data.get("ok", True))
+    ok = bool(data.pop("ok", True))
+    if not ok:
+        log.error("every one of the %d posts read was quarantined, none imported: see the lake's quarantine/"
+                  "desktop_export/ for each post and why", data.get("quarantined", 0))
     print(orjson.dumps({"command": "import-export", "ok": ok, **data}).decode(), flush=True)
     return EXIT_OK if ok else EXIT_FAILED
 

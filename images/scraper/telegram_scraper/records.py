@@ -152,3 +152,15 @@ def to_record(
         source="telethon",
         raw=json_safe(message.to_dict(), nuls),
     )
+
+
+def same_album(batch: list[Any], message: Any) -> bool:
+    """`message` belongs to the album the batch ends with."""
+    grouped = getattr(message, "grouped_id", None)
+    return bool(batch) and grouped is not None and getattr(batch[-1], "grouped_id", None) == grouped
+
+
+def plain_fields(record: dict) -> dict:
+    # What counts as a change: everything but when it was scraped and the source record (whose file
+    # references Telegram rotates on its own).
+    return {k: v for k, v in record.items() if k not in ("scraped_at", "raw")}

@@ -23,21 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from telethon import errors, utils
+from tenacity import (AsyncRetrying, RetryCallState, retry_if_exception_type, retry_if_not_exception_type,
+                      stop_after_attempt, wait_exponential)
 from telethon.tl import types
 
 from medical_telegram import lake
 from telegram_scraper import records, state
+from telegram_scraper.failures import LAKE_ERRORS, NETWORK_ERRORS, ChannelFailed, NoFile, describe  # noqa: F401
 from telegram_scraper.summary import ChannelResult, RunSummary
 
 log = logging.getLogger("telegram_scraper")
 
 # An album holds at most 10 messages: reading this many past a limit always completes the last album.
 ALBUM_MAX = 10
-# Worth another try: the network, and Telegram's own transient failures.
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError, OSError, asyncio.TimeoutError, errors.ServerError,
-    *((errors.TimedOutError,) if hasattr(errors, "TimedOutError") else ()),
-)
 MEDIA_DIR = "raw/media"
 # Runs that try a failed photo again before the high-water mark moves on past it: a photo Telegram never
 # serves must not make every later run re-read the channel from that message.
@@ -60,37 +58,6 @@ class Settings:
     batch_size: int = 100  # messages per durable write (and state advance)
     download_photos: bool = True
     download_media: frozenset[str] = frozenset()  # other media types to download too, e.g. {"video"}
-
-
-class ChannelFailed(Exception):
-    """This channel cannot be scraped now; the others go on."""
-
-
-class NoFile(Exception):
-    """Telegram sent nothing for a message's media."""
-
-
-def describe(error: BaseException) -> str:
-    """One line naming what went wrong, for the summary and the log."""
-    if isinstance(error, errors.ChannelPrivateError):
-        return "the channel is private (or you were banned from it)"
-    if isinstance(error, errors.UsernameNotOccupiedError | errors.UsernameInvalidError):
-        return "no channel has this username (renamed or deleted?)"
-    if isinstance(error, errors.ChannelInvalidError | errors.ChannelBannedError | errors.ChannelPublicGroupNaError):
-        return f"the channel is not available ({type(error).__name__})"
-    text = " ".join(str(error).split())[:300]
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def _same_album(batch: list[Any], message: Any) -> bool:
-    grouped = getattr(message, "grouped_id", None)
-    return bool(batch) and grouped is not None and getattr(batch[-1], "grouped_id", None) == grouped
-
-
-def _plain_fields(record: dict) -> dict:
-    # What counts as a change: everything but when it was scraped and the source record (whose file
-    # references Telegram rotates on its own).
-    return {k: v for k, v in record.items() if k not in ("scraped_at", "raw")}
 
 
 class ChannelScraper:
@@ -142,34 +109,41 @@ class ChannelScraper:
     # -- Telegram's limits ---------------------------------------------------------------------------
 
     async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
-        """Run `step` (which restarts from what is durable) through flood waits and network errors."""
-        attempt = 0
+        """Run `step` (which restarts from what is durable) through flood waits and network errors.
+
+        Network errors: tenacity, exponential backoff (--retries, --backoff). Flood waits are not errors
+        to back off from: Telegram says how long to wait, and the limits are ours (--max-flood-wait/-waits).
+        """
+        network = AsyncRetrying(
+            retry=retry_if_exception_type(NETWORK_ERRORS) & retry_if_not_exception_type(LAKE_ERRORS),
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=wait_exponential(multiplier=self.settings.backoff, max=self.settings.max_backoff),
+            sleep=self.sleep, reraise=True, before_sleep=lambda state: self._log_retry(what, state))
         while True:
             try:
-                return await step()
+                return await network(step)
             except errors.FloodWaitError as error:
-                seconds = error.seconds
-                if seconds > self.settings.max_flood_wait:
-                    raise ChannelFailed(f"Telegram asks to wait {seconds} s ({what}), more than the "
-                                        f"{self.settings.max_flood_wait:g} s allowed (--max-flood-wait)") from None
-                self._flood_waits += 1
-                if self._flood_waits > self.settings.max_flood_waits:
-                    raise ChannelFailed(f"more than {self.settings.max_flood_waits} flood waits") from None
-                log.warning("%s: Telegram asks to wait %d s (%s); waiting", self.channel, seconds, what)
-                self.result.flood_wait_s += seconds
-                await self.sleep(seconds)
-            except (PermissionError, IsADirectoryError, NotADirectoryError) as error:
-                # The lake, not the network: no retry will fix it.
+                await self._wait_flood(what, error.seconds)
+            except LAKE_ERRORS as error:  # the lake, not the network: no retry will fix it
                 raise ChannelFailed(f"cannot write the lake: {describe(error)}") from None
             except NETWORK_ERRORS as error:
-                attempt += 1
-                if attempt > self.settings.retries:
-                    raise ChannelFailed(f"{what}: gave up after {self.settings.retries} retries: "
-                                        f"{describe(error)}") from None
-                delay = min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_backoff)
-                log.warning("%s: %s (%s); retry %d/%d in %.1f s", self.channel, describe(error), what,
-                            attempt, self.settings.retries, delay)
-                await self.sleep(delay)
+                raise ChannelFailed(f"{what}: gave up after {self.settings.retries} retries: "
+                                    f"{describe(error)}") from None
+
+    def _log_retry(self, what: str, state: RetryCallState) -> None:
+        log.warning("%s: %s (%s); retry %d/%d in %.1f s", self.channel, describe(state.outcome.exception()),
+                    what, state.attempt_number, self.settings.retries, state.upcoming_sleep)
+
+    async def _wait_flood(self, what: str, seconds: int) -> None:
+        if seconds > self.settings.max_flood_wait:
+            raise ChannelFailed(f"Telegram asks to wait {seconds} s ({what}), more than the "
+                                f"{self.settings.max_flood_wait:g} s allowed (--max-flood-wait)")
+        self._flood_waits += 1
+        if self._flood_waits > self.settings.max_flood_waits:
+            raise ChannelFailed(f"more than {self.settings.max_flood_waits} flood waits")
+        log.warning("%s: Telegram asks to wait %d s (%s); waiting", self.channel, seconds, what)
+        self.result.flood_wait_s += seconds
+        await self.sleep(seconds)
 
     async def _resolve(self) -> None:
         try:
@@ -201,9 +175,9 @@ class ChannelScraper:
         async for message in self.client.iter_messages(
                 self.entity, min_id=self.state.last_message_id, reverse=True,
                 limit=None if limit is None else limit - self._read_new + ALBUM_MAX):
-            if limit is not None and self._read_new + len(batch) >= limit and not _same_album(batch, message):
+            if limit is not None and self._read_new + len(batch) >= limit and not records.same_album(batch, message):
                 break
-            if len(batch) >= self.settings.batch_size and not _same_album(batch, message):
+            if len(batch) >= self.settings.batch_size and not records.same_album(batch, message):
                 await self._write(batch, advance=True)
                 batch = []
             batch.append(message)
@@ -216,7 +190,7 @@ class ChannelScraper:
         async for message in self.client.iter_messages(self.entity, max_id=self._refresh_below):
             if message.date is not None and message.date < cutoff:
                 break
-            if len(batch) >= self.settings.batch_size and not _same_album(batch, message):
+            if len(batch) >= self.settings.batch_size and not records.same_album(batch, message):
                 await self._write(batch, advance=False)
                 self._refresh_below = min(m.id for m in batch)  # a retry resumes below what is done
                 batch = []
@@ -271,7 +245,7 @@ class ChannelScraper:
             old = existing[path].get(record.message_id)
             if old is None:
                 self.result.new += 1
-            elif _plain_fields(old) != _plain_fields(lake.merge_record(old, record.to_dict())):
+            elif records.plain_fields(old) != records.plain_fields(lake.merge_record(old, record.to_dict())):
                 self.result.updated += 1
             else:
                 self.result.unchanged += 1
@@ -310,6 +284,7 @@ class ChannelScraper:
         attempts = self.state.failed_photos.get(key, 0) + 1
         self.state.failed_photos[key] = attempts
         if attempts >= PHOTO_ATTEMPTS:
+            self.result.photos_given_up += 1  # the load task alerts on it (orchestration.alerts.losses_alert)
             log.error("%s: the photo of message %d failed in %d runs; not holding the high-water mark for it"
                       " any longer", self.channel, message_id, attempts)
             return
@@ -335,6 +310,7 @@ class ChannelScraper:
             if target.suffix == ".jpg":
                 lake.check_image(partial)
             os.replace(partial, target)
+            lake.fsync_dir(target.parent)
         except NETWORK_ERRORS + (errors.FloodWaitError,):
             partial.unlink(missing_ok=True)
             raise

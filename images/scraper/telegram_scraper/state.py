@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from medical_telegram.lake import atomic_write_bytes, utc_now
+from medical_telegram.lake import atomic_write_bytes, channel_lock, utc_now
 
 STATE_DIR = "state/scraper"
 
@@ -49,6 +49,9 @@ def load(root: Path, channel: str) -> ChannelState:
 
 
 def save(root: Path, state: ChannelState) -> None:
+    """Written under the channel's lake lock (after the messages it covers are durable, and as durably: the
+    rename is fsynced with its folder), so a writer of the channel's files never sees it half-updated."""
     state.updated_at = utc_now()
-    atomic_write_bytes(state_file(root, state.channel),
-                       orjson.dumps(dataclasses.asdict(state), option=orjson.OPT_INDENT_2) + b"\n")
+    with channel_lock(root, state.channel):
+        atomic_write_bytes(state_file(root, state.channel),
+                           orjson.dumps(dataclasses.asdict(state), option=orjson.OPT_INDENT_2) + b"\n")

@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-COUNTS = ("messages", "new", "updated", "unchanged", "skipped", "images", "photos_failed", "nul_stripped", "errors")
+COUNTS = ("messages", "new", "updated", "unchanged", "skipped", "images", "photos_failed", "photos_given_up",
+          "nul_stripped", "errors")
 
 
 @dataclasses.dataclass
@@ -24,6 +25,7 @@ class ChannelResult:
     # Photos not downloaded or not decodable (quarantined): their posts are kept without them, and the
     # high-water mark stays below the first one, so the next run tries it again (see scraper.PHOTO_ATTEMPTS).
     photos_failed: int = 0
+    photos_given_up: int = 0  # of those, photos that failed in every allowed run: the post stays without one
     nul_stripped: int = 0  # NUL characters dropped from texts and source records (PostgreSQL cannot hold them)
     errors: int = 0
     error_messages: list[str] = dataclasses.field(default_factory=list)

@@ -7,14 +7,12 @@ written atomically, every `flush_every` photos and at the end, so a run that die
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
 import re
 import secrets
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,16 +23,13 @@ import orjson
 
 from medical_telegram import lake
 from yolo_detector import photos as ph
+from yolo_detector.model import DetectError, Model, check_device  # noqa: F401
 from yolo_detector import state
 from yolo_detector.roles import ClassRoles, load_roles
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = "yolov8n.pt"
-
-
-class DetectError(RuntimeError):
-    """A run that cannot start (bad weights, no CUDA when asked for it); the message says why."""
 
 
 @dataclasses.dataclass
@@ -148,107 +143,6 @@ class DetectionsWriter:
         self.records, self.photos = [], 0
 
 
-class Model:
-    """The ultralytics model on its device. torch is imported here only, so runs with nothing to do
-    (and the categories command) start in a fraction of a second."""
-
-    def __init__(self, settings: Settings):
-        import numpy as np
-        import torch
-
-        # ultralytics logs to stdout (its handler takes sys.stdout when imported), and on a machine where it
-        # never ran it first prints a note on its settings file: keep stdout for our summary line alone.
-        with contextlib.redirect_stdout(sys.stderr):
-            from ultralytics import YOLO
-
-        self.device = _resolve_device(settings.device, torch)
-        # FP16 on a GPU (about twice the speed, same boxes to a pixel); a CPU computes in FP32 anyway.
-        self.precision = {"quantize": 16} if self.device.startswith("cuda") else {}
-        self.imgsz = settings.imgsz
-        self.conf = settings.conf
-        try:
-            self.yolo = YOLO(str(settings.weights), task="detect")
-            names = self.yolo.names
-        except Exception as exc:  # noqa: BLE001 - any loader failure is a bad weights file
-            raise DetectError(f"cannot load weights {settings.weights}: {exc}") from None
-        if self.yolo.task != "detect":
-            raise DetectError(f"{settings.weights} is a {self.yolo.task} model, not a detection model")
-        self.names = {int(k): str(v) for k, v in names.items()}
-        self.stride = int(max(getattr(self.yolo.model, "stride", [32])))
-        # ultralytics sets its predictor up (device, FP16, fused layers, warm-up) on the first predict call:
-        # make that call once, on a 32x32 input that costs next to nothing. The batches then go straight to
-        # the predictor's model and NMS: `predict` would rebuild its data source and settings on every call
-        # (about 25 ms of CPU each) and letterbox photos that are letterboxed already. On a CPU ultralytics
-        # gives torch all cores but one (at most 8), leaving one to decode photos; --threads overrides that.
-        self.yolo.predict([np.full((32, 32, 3), ph.PAD_VALUE, dtype=np.uint8)], imgsz=32, conf=self.conf,
-                          device=self.device, verbose=False, save=False, **self.precision)
-        self.predictor = self.yolo.predictor
-        # On a CPU a batch buys nothing (torch already spreads one photo's convolutions over the cores) and
-        # costs: a batch's activations (~200 MB at 16 photos) outgrow what malloc keeps for reuse, so each call
-        # maps and faults in fresh memory (about 15% more CPU time, measured). There each photo goes alone, on
-        # a canvas of its own; --batch-size still sets how many are decoded ahead.
-        # YOLO_CPU_BATCHES=1 keeps batches on a CPU too: the GPU's code path, for tests on machines without one.
-        self.per_photo = self.device == "cpu" and os.environ.get("YOLO_CPU_BATCHES") != "1"
-        if self.device == "cpu" and settings.threads:
-            torch.set_num_threads(settings.threads)
-        self._torch = torch
-        self._np = np
-
-    def detect(self, boxes: list[ph.Letterboxed]) -> list[list[tuple[int, float, tuple[float, ...]]]]:
-        """Per photo: (class_id, confidence, (x_min, y_min, x_max, y_max) in original pixels)."""
-        if self.per_photo and len(boxes) > 1:
-            return [found for box in boxes for found in self.detect([box])]
-        from ultralytics.utils import nms
-
-        torch, predictor, args = self._torch, self.predictor, self.predictor.args
-        batch = self._np.stack([b.array for b in boxes]) if len(boxes) > 1 else boxes[0].array[None]
-        with torch.inference_mode():
-            # What BasePredictor.preprocess does to arrays, minus the letterbox (done) and the BGR flip (RGB).
-            im = torch.from_numpy(batch).to(predictor.device).permute(0, 3, 1, 2).contiguous()
-            im = (im.half() if predictor.model.fp16 else im.float()).div_(255)
-            preds = predictor.inference(im)
-            # DetectionPredictor.postprocess's NMS, with the predictor's own settings.
-            found_per_image = nms.non_max_suppression(
-                preds, args.conf, args.iou, args.classes, args.agnostic_nms, max_det=args.max_det, nc=0,
-                end2end=getattr(predictor.model, "end2end", False), rotated=False,
-            )
-        found = []
-        for box, detections in zip(boxes, found_per_image, strict=True):
-            rows = detections[:, :6].float().cpu().numpy()
-            width, height = box.header.width, box.header.height
-            items = []
-            for x1, y1, x2, y2, conf, cls in rows:
-                # Undo the letterbox: canvas pixels -> pixels of the photo as displayed.
-                coords = (
-                    min(max((x1 - box.left) / box.scale_x, 0.0), width),
-                    min(max((y1 - box.top) / box.scale_y, 0.0), height),
-                    min(max((x2 - box.left) / box.scale_x, 0.0), width),
-                    min(max((y2 - box.top) / box.scale_y, 0.0), height),
-                )
-                items.append((int(cls), float(conf), tuple(round(float(c), 1) for c in coords)))
-            items.sort(key=lambda item: -item[1])
-            found.append(items)
-        return found
-
-
-def check_device(wanted: str | None) -> str:
-    wanted = (wanted or "auto").lower()
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", wanted):
-        raise DetectError(f"unknown device {wanted!r}: use auto, cpu, cuda or cuda:N")
-    return wanted
-
-
-def _resolve_device(wanted: str, torch) -> str:
-    wanted = check_device(wanted)
-    if wanted == "auto":
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
-    if wanted.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DetectError("--device cuda was asked for, but torch sees no CUDA device")
-        return "cuda:0" if wanted == "cuda" else wanted
-    return "cpu"
-
-
 def records_for(header: ph.Header, items, *, model_name: str, whash: str, roles: ClassRoles,
                 names: dict[int, str], detected_at: str) -> list[dict]:
     photo = header.photo
@@ -285,11 +179,24 @@ def run(settings: Settings, progress: Callable[[str], None] | None = None) -> Su
         raise DetectError("batch size must be at least 1")
     check_device(settings.device)
     settings.weights = resolve_weights(settings.weights)
-    roles = settings.roles or load_roles()
+    settings.roles = settings.roles or load_roles()
     model_name = settings.model_name or model_name_of(settings.weights)
     summary = Summary(model=model_name, weights_hash=weights_hash(settings.weights))
     say = progress or (lambda message: log.info("%s", message))
+    pending = _pending_photos(root, settings.limit, model_name, summary, say)
+    if pending:
+        workers = max(1, min(8, len(os.sched_getaffinity(0))))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+            headers = _read_headers(pool, pending, root, summary)
+            if headers:
+                _detect(pool, headers, settings, root, summary, say)
+    summary.seconds = time.monotonic() - began
+    return summary
 
+
+def _pending_photos(root: Path, limit: int | None, model_name: str, summary: Summary,
+                    say: Callable[[str], None]) -> list[ph.Photo]:
+    """The lake's photos without detections of this model; misnamed files are quarantined."""
     photos, misnamed = ph.find_photos(root)
     for path, reason in misnamed:
         if not state.was_quarantined(root, path):
@@ -297,67 +204,65 @@ def run(settings: Settings, progress: Callable[[str], None] | None = None) -> Su
             summary.quarantined += 1
     done = state.done_keys(root, model_name)
     pending = [p for p in photos if p.key not in done and not state.was_quarantined(root, p.path)]
-    if settings.limit is not None:
-        summary.remaining = max(0, len(pending) - settings.limit)
-        pending = pending[: settings.limit]
+    if limit is not None:
+        summary.remaining = max(0, len(pending) - limit)
+        pending = pending[:limit]
     say(f"detect: {len(photos)} photos in the lake, {len(photos) - len(pending) - summary.remaining}"
         f" done or quarantined before, {len(pending)} to do with {model_name} ({summary.weights_hash})")
-    if not pending:
-        summary.seconds = time.monotonic() - began
-        return summary
+    return pending
 
-    workers = max(1, min(8, len(os.sched_getaffinity(0))))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        headers = []
-        for photo, result in zip(pending, pool.map(_header_or_error, pending), strict=True):
-            if isinstance(result, ph.BadImage):
-                _quarantine(root, photo.path, str(result))
+
+def _read_headers(pool: ThreadPoolExecutor, pending: list[ph.Photo], root: Path,
+                  summary: Summary) -> list[ph.Header]:
+    """Each photo's size, read in parallel; a photo that does not decode is quarantined. Sorted by aspect, so
+    a batch's photos share one canvas with little padding."""
+    headers = []
+    for photo, result in zip(pending, pool.map(_header_or_error, pending), strict=True):
+        if isinstance(result, ph.BadImage):
+            _quarantine(root, photo.path, str(result))
+            summary.quarantined += 1
+        else:
+            headers.append(result)
+    headers.sort(key=ph.aspect_key)
+    return headers
+
+
+def _detect(pool: ThreadPoolExecutor, headers: list[ph.Header], settings: Settings, root: Path,
+            summary: Summary, say: Callable[[str], None]) -> None:
+    """The model over the photos in batches, the next batch decoded while the model works on this one."""
+    model = Model(settings)
+    summary.device = model.device
+    writer = DetectionsWriter(root, summary.model, settings.flush_every)
+    batches = list(ph.chunks(headers, settings.batch_size))
+    started = time.monotonic()
+    shared = not model.per_photo  # one canvas per batch, or one per photo
+    upcoming = _submit(pool, batches[0], settings.imgsz, model.stride, shared)
+    for number, batch in enumerate(batches):
+        current = upcoming
+        if number + 1 < len(batches):
+            upcoming = _submit(pool, batches[number + 1], settings.imgsz, model.stride, shared)
+        boxes = []
+        for header, future in zip(batch, current, strict=True):
+            try:
+                boxes.append(future.result())
+            except ph.BadImage as exc:
+                _quarantine(root, header.photo.path, str(exc))
                 summary.quarantined += 1
-            else:
-                headers.append(result)
-        headers.sort(key=ph.aspect_key)
-        if not headers:
-            summary.seconds = time.monotonic() - began
-            return summary
-
-        model = Model(settings)
-        summary.device = model.device
-        writer = DetectionsWriter(root, model_name, settings.flush_every)
-        batches = list(ph.chunks(headers, settings.batch_size))
-        total = len(headers)
-        started = time.monotonic()
-        shared = not model.per_photo  # one canvas per batch, or one per photo
-        upcoming = _submit(pool, batches[0], settings.imgsz, model.stride, shared) if batches else []
-        for number, batch in enumerate(batches):
-            current = upcoming
-            # Decode the next batch while the model works on this one.
-            if number + 1 < len(batches):
-                upcoming = _submit(pool, batches[number + 1], settings.imgsz, model.stride, shared)
-            boxes = []
-            for header, future in zip(batch, current, strict=True):
-                try:
-                    boxes.append(future.result())
-                except ph.BadImage as exc:
-                    _quarantine(root, header.photo.path, str(exc))
-                    summary.quarantined += 1
-            if boxes:
-                detected_at = lake.utc_now()
-                for box, items in zip(boxes, model.detect(boxes), strict=True):
-                    records = records_for(box.header, items, model_name=model_name, whash=summary.weights_hash,
-                                          roles=roles, names=model.names, detected_at=detected_at)
-                    writer.add(records)
-                    summary.images += 1
-                    summary.detections += len(items)
-                    summary.images_without_detections += not items
-            done_count = sum(len(b) for b in batches[: number + 1])
-            rate = summary.images / max(time.monotonic() - started, 1e-9)
-            say(f"detect: {done_count}/{total} photos, {rate:.1f} images/s, {summary.detections} detections,"
-                f" {summary.quarantined} quarantined")
-        writer.flush()
-        summary.loop_seconds = time.monotonic() - started
-        summary.files = writer.files
-    summary.seconds = time.monotonic() - began
-    return summary
+        if boxes:
+            detected_at = lake.utc_now()
+            for box, items in zip(boxes, model.detect(boxes), strict=True):
+                writer.add(records_for(box.header, items, model_name=summary.model, whash=summary.weights_hash,
+                                       roles=settings.roles, names=model.names, detected_at=detected_at))
+                summary.images += 1
+                summary.detections += len(items)
+                summary.images_without_detections += not items
+        done_count = sum(len(b) for b in batches[: number + 1])
+        rate = summary.images / max(time.monotonic() - started, 1e-9)
+        say(f"detect: {done_count}/{len(headers)} photos, {rate:.1f} images/s, {summary.detections} detections,"
+            f" {summary.quarantined} quarantined")
+    writer.flush()
+    summary.loop_seconds = time.monotonic() - started
+    summary.files = writer.files
 
 
 def _header_or_error(photo: ph.Photo) -> ph.Header | ph.BadImage:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from medical_telegram import lake, warehouse
 from medical_telegram.paths import PROJECT_DIR
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 
 SAMPLE_DIR = PROJECT_DIR / "sample"
 

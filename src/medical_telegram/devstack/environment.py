@@ -4,18 +4,21 @@ environment every process of it gets (Airflow's settings included)."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import secrets
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
+from psycopg import sql
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medical_telegram import warehouse
 from medical_telegram.devstack.client import ServiceError
-from medical_telegram.orchestration.settings import project_dir
+from medical_telegram.paths import PROJECT_DIR
 
 METADATA_DATABASE = "airflow_metadata"
 ADMIN_USER = "admin"
@@ -28,22 +31,25 @@ AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 SERVICE_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
 
 
-@dataclasses.dataclass
-class Stack:
-    """Where the local service keeps its state, and the ports it serves on."""
+class Stack(BaseSettings):
+    """Where the local service keeps its state, and the ports it serves on (MEDTEL_STATE_DIR,
+    MEDTEL_AIRFLOW_PORT, MEDTEL_API_PORT). It serves on loopback only."""
 
-    state_dir: Path
+    model_config = SettingsConfigDict(env_prefix="MEDTEL_", env_ignore_empty=True, extra="ignore")
+
+    state_dir: Path = PROJECT_DIR / ".state"
     airflow_port: int = 8080
     api_port: int = 8000
-    host: str = "127.0.0.1"
+    host: ClassVar[str] = "127.0.0.1"
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
 
     @classmethod
     def from_env(cls) -> Stack:
-        return cls(
-            state_dir=Path(os.environ.get("MEDTEL_STATE_DIR") or project_dir() / ".state").resolve(),
-            airflow_port=int(os.environ.get("MEDTEL_AIRFLOW_PORT") or 8080),
-            api_port=int(os.environ.get("MEDTEL_API_PORT") or 8000),
-        )
+        return cls()
 
     @property
     def airflow_home(self) -> Path:
@@ -115,7 +121,7 @@ def environment(stack: Stack, warehouse_dsn: str, metadata: str) -> dict[str, st
     """The variables every Airflow process of the stack (and a shell's `airflow` CLI) runs with."""
     from medical_telegram.devstack.run_dag import airflow_environment, with_password
 
-    project = project_dir()
+    project = PROJECT_DIR
     env = airflow_environment(stack.airflow_home)
     env.update({
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # schedules are switched on by a person
@@ -154,13 +160,29 @@ def environment(stack: Stack, warehouse_dsn: str, metadata: str) -> dict[str, st
     return env
 
 
-def api_database_url(warehouse_dsn: str) -> str:
-    """The analytical API's connection: the warehouse as the read-only role medtel_api."""
+def api_database_url(stack: Stack, warehouse_dsn: str) -> str:
+    """The analytical API's connection: the warehouse as the read-only role medtel_api, with a password of the
+    stack's own (generated once, kept 0600 in the state folder, set on the role at every start)."""
     if configured := os.environ.get("API_DATABASE_URL"):
         return configured
+    password = kept_secret(stack.state_dir / "api_db_password")
+    with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter role medtel_api password {}").format(sql.Literal(password)))
     parts = psycopg.conninfo.conninfo_to_dict(warehouse_dsn)
-    parts.update(user="medtel_api", password=None)
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+    parts.update(user="medtel_api", password=password)
+    return psycopg.conninfo.make_conninfo(**parts)
+
+
+def kept_secret(path: Path) -> str:
+    """A secret generated on first use and kept in `path`, readable by its owner only."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
 
 
 # --- processes -----------------------------------------------------------------------------------------------

@@ -28,14 +28,15 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from medical_telegram.orchestration.settings import POOLS, project_dir
+from medical_telegram.orchestration.pools import POOLS
+from medical_telegram.paths import PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
 
 def airflow_environment(home: Path) -> dict[str, str]:
     """The variables that make a private, service-less Airflow of this project in `home`."""
-    project = project_dir()
+    project = PROJECT_DIR
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None, default_dag: str | None = None) -> int:
                         help="Airflow's home (default: $AIRFLOW_HOME, else ./.airflow)")
     parser.add_argument("--conf", type=json.loads, default=None, help="the run's conf, as JSON")
     args = parser.parse_args(argv)
-    home = args.airflow_home or Path(os.environ.get("AIRFLOW_HOME") or project_dir() / ".airflow")
+    home = args.airflow_home or Path(os.environ.get("AIRFLOW_HOME") or PROJECT_DIR / ".airflow")
     os.environ["AIRFLOW_HOME"] = str(home.resolve())
     try:
         configure(home.resolve())

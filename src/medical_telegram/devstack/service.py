@@ -39,7 +39,8 @@ from pathlib import Path
 from medical_telegram import warehouse
 from medical_telegram.devstack.client import AirflowClient, ServiceError, progress_line
 from medical_telegram.devstack.environment import (ADMIN_USER, AIRFLOW_SERVICES, SERVICE_ARGS, Stack, api_database_url, environment, metadata_dsn)
-from medical_telegram.orchestration.settings import POOLS, project_dir
+from medical_telegram.orchestration.pools import POOLS
+from medical_telegram.paths import PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,11 @@ def _pid(stack: Stack, name: str) -> int | None:
     try:
         pid = int(path.read_text())
         os.kill(pid, 0)
-    except (OSError, ValueError):
+        # A process killed but not yet reaped (its parent gone, an init that does not reap) is not running.
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return None
+    except (OSError, ValueError, IndexError):
         return None
     return pid
 
@@ -70,14 +75,14 @@ def _start(stack: Stack, name: str, argv: list[str], env: dict[str, str]) -> int
     stack.pids.mkdir(parents=True, exist_ok=True)
     with (stack.logs / f"{name}.log").open("ab") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=project_dir(), start_new_session=True)
+                                   cwd=PROJECT_DIR, start_new_session=True)
     (stack.pids / f"{name}.pid").write_text(str(process.pid))
     log.info("%s: started (pid %d, log %s)", name, process.pid, stack.logs / f"{name}.log")
     return process.pid
 
 
 def _run(argv: list[str], env: dict[str, str], what: str) -> str:
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=project_dir())
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=PROJECT_DIR)
     if result.returncode:
         raise ServiceError(f"{what} failed: {(result.stderr or result.stdout).strip()[-1500:]}")
     return result.stdout
@@ -117,7 +122,7 @@ def up(stack: Stack | None = None, *, quiet: bool = False) -> dict:
     if not _pid(stack, "api") and _port_open(stack.host, stack.api_port):
         raise ServiceError(f"port {stack.api_port} is taken by another program: set MEDTEL_API_PORT")
     _start(stack, "api", [sys.executable, "-m", "api", "--host", stack.host, "--port", str(stack.api_port)],
-           {**env, "API_DATABASE_URL": api_database_url(dsn)})
+           {**env, "API_DATABASE_URL": api_database_url(stack, dsn)})
     wait_until_up(stack)
     return {"airflow": stack.airflow_url, "api": stack.api_url, "login": login(stack),
             "warehouse": warehouse.redact(dsn), "logs": str(stack.logs)}

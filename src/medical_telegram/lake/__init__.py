@@ -17,6 +17,7 @@ from medical_telegram.lake.record import (  # noqa: F401  (the lake's API: lake.
 )
 from medical_telegram.lake.files import (  # noqa: F401  (the lake's API: lake.<name>)
     MESSAGES_DIR, IMAGES_DIR, DETECTIONS_DIR, QUARANTINE_DIR, lake_dir, utc_iso, utc_now, messages_file,
-    image_file, image_relpath, dumps, atomic_write_bytes, temp_name, fsync_file, atomic_copy, scrape_order,
-    merge_record, channel_lock, write_messages, read_messages, quarantine,
+    image_file, image_relpath, dumps, atomic_write_bytes, temp_name, fsync_file, fsync_dir, atomic_copy,
+    scrape_order, merge_record, channel_lock, write_messages, read_messages, quarantine, split_records,
+    parse_array,
 )

@@ -7,16 +7,15 @@ Channel names: an export carries no @username, so the lake name is, in order of 
 user gives (`channel_name` for a single chat, `channel_map` {chat id: name} for an account export), else
 `channel_<chat id>`, stable across renames of the channel. The chat's display name becomes channel_title.
 
-Instants come from `date_unixtime` (`date` is the exporting machine's local clock). scraped_at is the time
-result.json was written, so importing the same export twice writes the same records and changes nothing.
+Instants come from `date_unixtime`, or for older exports from `date` read in the export's time zone; a
+message's scraped_at is its newest instant in the export (export_messages.py). Importing the same export twice
+writes the same records and changes nothing. An import whose every post was quarantined is not ok.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,12 @@ import orjson
 
 from medical_telegram import lake
 from medical_telegram.lake import MessageRecord, RecordError
+from medical_telegram.lake.export_messages import ExportZone, export_zone, message_record  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 CHANNEL_TYPES = ("public_channel", "private_channel")
 NOT_INCLUDED_PREFIX = "(File not included"
-# Epoch seconds as Telegram Desktop writes them: ASCII digits only (str.isdigit() also takes "²", which int()
-# refuses), and few enough to be a date.
-_EPOCH_RE = re.compile(r"[0-9]{1,11}")
 
 
 class ExportError(ValueError):
@@ -63,10 +60,16 @@ class ImportSummary:
     def total(self, field: str) -> int:
         return sum(getattr(c, field) for c in self.channels)
 
+    @property
+    def quarantined_everything(self) -> bool:
+        """Posts were read and every one was quarantined: an import that failed, not one with nothing new."""
+        return self.total("quarantined") > 0 and self.total("imported") == 0
+
     def as_dict(self) -> dict:
         fields = [f.name for f in dataclasses.fields(ChannelImport) if f.name not in ("channel_name",
                                                                                       "channel_title")]
         return {
+            "ok": not self.quarantined_everything,
             "export_file": self.export_file,
             "chats_skipped": self.chats_skipped,
             "channels": {c.channel_name: {f: getattr(c, f) for f in fields} for c in self.channels},
@@ -76,82 +79,6 @@ class ImportSummary:
 
 def default_channel_name(chat_id: int) -> str:
     return f"channel_{abs(chat_id)}"
-
-
-def flatten_text(text: Any) -> str:
-    """Plain text from an export's `text`: a string, or an array of strings and {type, text} objects."""
-    if text is None:
-        return ""
-    if isinstance(text, str):
-        return text
-    if isinstance(text, list):
-        parts = []
-        for part in text:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                parts.append(part["text"])
-            else:
-                raise RecordError(f"text array holds a {type(part).__name__} without text")
-        return "".join(parts)
-    raise RecordError(f"text must be a string or an array, got {type(text).__name__}")
-
-
-def _instant(value: Any, field: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int) or not _EPOCH_RE.fullmatch(str(value)):
-        raise RecordError(f"{field} must be a string of epoch seconds, got {value!r:.40}")
-    try:
-        return lake.utc_iso(datetime.fromtimestamp(int(value), UTC))
-    except (OverflowError, OSError, ValueError):
-        raise RecordError(f"{field} is not a possible date: {value!r:.40}") from None
-
-
-def _media_type(message: dict) -> str | None:
-    if "photo" in message:
-        return "photo"
-    if message.get("media_type"):
-        return str(message["media_type"])
-    if "file" in message:
-        return "document"
-    return None
-
-
-def _optional_int(message: dict, field: str) -> int | None:
-    value = message.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RecordError(f"{field} must be an integer, got {value!r:.40}")
-    return value
-
-
-def message_record(message: dict, channel_name: str, channel_title: str, scraped_at: str) -> MessageRecord:
-    """The lake record of one export message (not its photo: see _copy_photo)."""
-    if not isinstance(message.get("id"), int) or isinstance(message.get("id"), bool):
-        raise RecordError(f"id must be an integer, got {message.get('id')!r:.40}")
-    if "date_unixtime" not in message:
-        raise RecordError("missing date_unixtime")
-    edit_date = _instant(message["edited_unixtime"], "edited_unixtime") if "edited_unixtime" in message else None
-    media_type = _media_type(message)
-    forwarded = message.get("forwarded_from") or message.get("saved_from")
-    record = MessageRecord(
-        channel_name=channel_name,
-        channel_title=channel_title,
-        message_id=message["id"],
-        message_date=_instant(message["date_unixtime"], "date_unixtime"),
-        message_text=flatten_text(message.get("text")),
-        edit_date=edit_date,
-        post_author=message.get("author"),
-        reply_to_message_id=_optional_int(message, "reply_to_message_id"),
-        forwarded_from=forwarded,
-        has_media=media_type is not None,
-        media_type=media_type,
-        scraped_at=scraped_at,
-        source="desktop_export",
-        raw=message,
-    )
-    # Run the lake contract's checks too (types of author, NUL characters, ...).
-    return MessageRecord.from_dict(record.to_dict())
 
 
 def _chats(export: dict) -> list[dict]:
@@ -170,13 +97,13 @@ def _chats(export: dict) -> list[dict]:
 
 class ExportImporter:
     def __init__(self, export_file: Path, lake_root: Path, channel_name: str | None = None,
-                 channel_map: dict[int, str] | None = None):
+                 channel_map: dict[int, str] | None = None, zone: ExportZone | None = None):
         self.export_file = export_file
         self.export_dir = export_file.parent
         self.root = lake_root
         self.channel_name = channel_name
         self.channel_map = channel_map or {}
-        self.scraped_at = lake.utc_iso(datetime.fromtimestamp(export_file.stat().st_mtime, UTC))
+        self.zone = zone or export_zone()
 
     def run(self) -> ImportSummary:
         data = self.export_file.read_bytes()
@@ -239,7 +166,7 @@ class ExportImporter:
                     raise RecordError(f"unknown message type {kind!r:.40}")
                 # PostgreSQL cannot store NUL: drop it from every text (and the source record), keep the post.
                 clean, stripped = lake.strip_nul(message)
-                record = message_record(clean, name, title, self.scraped_at)
+                record = message_record(clean, name, title, self.zone)
             except RecordError as exc:
                 message_id = message.get("id") if isinstance(message, dict) else None
                 log.warning("%s: message %d (id %s) quarantined: %s", self.export_file, index, message_id, exc)
@@ -252,15 +179,7 @@ class ExportImporter:
             if record.media_type == "photo":
                 self._copy_photo(record, message.get("photo"), result)
             records.append(record)
-        seen: set[int] = set()
-        unique = []
-        for record in records:
-            if record.message_id in seen:
-                rejects.append({"index": None, "reason": f"duplicate id {record.message_id} in the export",
-                                "record": record.raw})
-                continue
-            seen.add(record.message_id)
-            unique.append(record)
+        unique = _first_of_each_id(records, rejects)
         lake.write_messages(self.root, unique)
         result.imported = len(unique)
         result.quarantined = len(rejects)
@@ -270,14 +189,7 @@ class ExportImporter:
                 f"{self.export_file}: {len(rejects)} of {result.messages_in} messages rejected",
                 orjson.dumps(rejects, option=orjson.OPT_INDENT_2),
             )
-        log.info(
-            "%s (@%s): %d messages in = %d imported + %d service + %d unsupported + %d quarantined; photos: "
-            "%d copied, %d already in the lake, %d not included in the export, %d quarantined; %d NUL characters"
-            " stripped",
-            title, name, result.messages_in, result.imported, result.service_skipped, result.unsupported_skipped,
-            result.quarantined, result.photos_copied, result.photos_present, result.photos_not_included,
-            result.photos_quarantined, result.nul_stripped,
-        )
+        _log_import(result)
         return result
 
     def _copy_photo(self, record: MessageRecord, photo: Any, result: ChannelImport) -> None:
@@ -336,6 +248,37 @@ def find_export_file(path: Path) -> Path:
 
 
 def import_export(export_path: Path, lake_root: Path, channel_name: str | None = None,
-                  channel_map: dict[int, str] | None = None) -> ImportSummary:
-    """Import a Telegram Desktop export (folder or result.json) into the lake."""
-    return ExportImporter(find_export_file(Path(export_path)), Path(lake_root), channel_name, channel_map).run()
+                  channel_map: dict[int, str] | None = None, timezone: str | None = None) -> ImportSummary:
+    """Import a Telegram Desktop export (folder or result.json) into the lake; `timezone` reads the local
+    dates of exports without epoch seconds (export_messages.DEFAULT_TIMEZONE when None)."""
+    try:
+        zone = export_zone(timezone)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    return ExportImporter(find_export_file(Path(export_path)), Path(lake_root), channel_name, channel_map,
+                          zone).run()
+
+
+def _first_of_each_id(records: list[MessageRecord], rejects: list[dict]) -> list[MessageRecord]:
+    """The records with a message id seen first; the repeats go to `rejects`."""
+    seen: set[int] = set()
+    unique = []
+    for record in records:
+        if record.message_id in seen:
+            rejects.append({"index": None, "reason": f"duplicate id {record.message_id} in the export",
+                            "record": record.raw})
+            continue
+        seen.add(record.message_id)
+        unique.append(record)
+    return unique
+
+
+def _log_import(result: ChannelImport) -> None:
+    log.info(
+        "%s (@%s): %d messages in = %d imported + %d service + %d unsupported + %d quarantined; photos: "
+        "%d copied, %d already in the lake, %d not included in the export, %d quarantined; %d NUL characters"
+        " stripped",
+        result.channel_title, result.channel_name, result.messages_in, result.imported, result.service_skipped,
+        result.unsupported_skipped, result.quarantined, result.photos_copied, result.photos_present,
+        result.photos_not_included, result.photos_quarantined, result.nul_stripped,
+    )

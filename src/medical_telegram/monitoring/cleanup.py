@@ -43,10 +43,25 @@ def _day_of(path: Path) -> date | None:
         return None
 
 
+def make_loads_durable(conn: psycopg.Connection, timeout_s: float = 30) -> None:
+    """The loader commits with synchronous_commit off (a crash loses whole batches only, which it loads again
+    from the lake). Before a lake file is deleted on the strength of its load_log row, that row must be on
+    disk: wait until the server has flushed its WAL past every commit made so far."""
+    written = conn.execute("select pg_current_wal_insert_lsn()").fetchone()[0]
+    deadline = time.monotonic() + timeout_s
+    while not conn.execute("select pg_current_wal_flush_lsn() >= %s::pg_lsn", (written,)).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the warehouse has not flushed its WAL to {written} in {timeout_s:g} s: no lake"
+                               " file is deleted until the loads it would rely on are on disk")
+        time.sleep(0.05)
+    conn.commit()
+
+
 def lake_retention(conn: psycopg.Connection, root: Path, keep_days: int, *, today: date | None = None,
                    dry_run: bool = False) -> RetentionResult:
     """Remove message files of days older than keep_days whose exact content is loaded."""
     cutoff = (today or datetime.now(UTC).date()) - timedelta(days=keep_days)
+    make_loads_durable(conn)
     loaded = {
         (path, checksum)
         for path, checksum in conn.execute(

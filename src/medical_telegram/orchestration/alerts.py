@@ -73,7 +73,7 @@ def post_json(url: str, payload: dict, timeout: float = 5.0) -> int:
 # --- e-mail -------------------------------------------------------------------------------------------------
 
 def email_recipients() -> list[str]:
-    value = settings.setting(EMAIL_TO_SETTING) or ""
+    value = settings.RunSettings.read(EMAIL_TO_SETTING).alert_email_to
     return [address.strip() for address in re.split(r"[,;]", value) if address.strip()]
 
 
@@ -265,30 +265,61 @@ def stale_channel_alert(conn, fresh) -> list[str] | None:
             f"active share: {fresh.active_share:.0%} of the {fresh.window_days} days before its last post\n")
     payload = {"event": "channel_stale", "channel": fresh.channel, "last_post": last_post,
                "silent_hours": fresh.silent_hours, "active_share": fresh.active_share}
+    delivered = alert_once(conn, "channel_stale", dedup_key, subject, body, payload)
+    if delivered is None:
+        log.info("%s is still silent since %s: already alerted (or not recordable)", fresh.channel, last_post)
+    return delivered
+
+
+def alert_once(conn, kind: str, dedup_key: str, subject: str, body: str, payload: dict) -> list[str] | None:
+    """Record the alert in monitoring.alerts under `dedup_key`, and send it only when that row is new: each
+    event (a silence, one run's losses) alerts once however often it is seen, retries included. Returns where
+    it went, or None when it had been alerted already or could not be recorded. Never raises."""
     try:
         row = conn.execute(_INSERT + " on conflict (dedup_key) do nothing returning alert_id",
-                           ("channel_stale", subject, body, ["log"], dedup_key)).fetchone()
+                           (kind, mask(subject), mask(body), ["log"], dedup_key)).fetchone()
         conn.commit()
     except Exception as exc:
-        log.warning("could not record the stale-channel alert for %s, so it is not sent: %s", fresh.channel, exc)
-        try:
-            conn.rollback()
-        except Exception:
-            pass
+        log.warning("could not record the %s alert, so it is not sent: %s", kind, exc)
+        _rollback(conn)
         return None
     if row is None:
-        log.info("%s is still silent since %s: already alerted", fresh.channel, last_post)
         return None
-    log.warning("ALERT channel %s silent for %.1f h (last post %s, posted on %.0f%% of days before)",
-                fresh.channel, fresh.silent_hours, last_post, fresh.active_share * 100)
+    log.warning("ALERT %s", subject)
     delivered = deliver(subject, body, payload)
     try:
         conn.execute("update monitoring.alerts set delivered = %s where alert_id = %s", (delivered, row[0]))
         conn.commit()
     except Exception as exc:
-        log.warning("could not update the stale-channel alert's delivery: %s", exc)
-        try:
-            conn.rollback()
-        except Exception:
-            pass
+        log.warning("could not update the %s alert's delivery: %s", kind, exc)
+        _rollback(conn)
     return delivered
+
+
+def _rollback(conn) -> None:
+    try:
+        conn.rollback()
+    except Exception:
+        pass
+
+
+def losses_alert(conn, what: str, counts: dict, max_share: float, run_id: str | None) -> list[str] | None:
+    """Alert when a load quarantined more than `max_share` of the records it read, or a scrape gave up photos
+    (`counts`: rows_in, quarantined, photos_given_up). Below the share the loss is counted, and shown, only."""
+    read, quarantined, given_up = counts.get("rows_in", 0), counts.get("quarantined", 0), \
+        counts.get("photos_given_up", 0)
+    over = read > 0 and quarantined > max_share * read
+    if not over and not given_up:
+        return None
+    lines = []
+    if over:
+        lines.append(f"{quarantined} of {read} records read were quarantined ({quarantined / read:.1%}, more"
+                     f" than the {max_share:.0%} allowed by quarantine_alert_share); each is under the lake's"
+                     " quarantine/ folder beside a note saying why")
+    if given_up:
+        lines.append(f"{given_up} photo(s) failed in {counts.get('photo_attempts', 3)} runs and were given up:"
+                     " their posts are in the lake without them (the scrape task's log names each)")
+    subject = f"{SUBJECT_PREFIX} {what}: data lost ({'; '.join(lines)[:80]}...)"
+    body = f"{what} (run {run_id}):\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    payload = {"event": "data_lost", "what": what, "run_id": run_id, **counts}
+    return alert_once(conn, "data_lost", f"data_lost:{what}:{run_id}", subject, body, payload)

@@ -18,6 +18,8 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
+import signal
 import subprocess
 import threading
 from collections import deque
@@ -27,7 +29,9 @@ from pathlib import Path
 from airflow.providers.docker.operators.docker import DockerOperator
 from docker.types import DeviceRequest, Mount
 
+from medical_telegram import lake
 from medical_telegram.orchestration import settings
+from medical_telegram.paths import PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +47,8 @@ class Volume:
     host_env: str | None = None  # overrides the host path for the Docker engine (Airflow in a container)
 
     def host_path(self) -> str:
-        if self.host_env and settings.env(self.host_env):
-            return settings.env(self.host_env)
+        if self.host_env and os.environ.get(self.host_env):
+            return os.environ[self.host_env]
         return str(self.host())
 
 
@@ -60,14 +64,16 @@ class ContainerSpec:
     passthrough: tuple[str, ...] = ()  # settings copied from the worker's environment when set there
 
 
-LAKE = Volume("lake", settings.lake_dir, "/data", host_env="LAKE_HOST_DIR")
+LAKE = Volume("lake", lake.lake_dir, "/data", host_env="LAKE_HOST_DIR")
 EXPORT = Volume("export", settings.export_path, "/export", read_only=True, host_env="EXPORT_HOST_DIR")
-MODELS = Volume("models", lambda: settings.project_dir() / "models", "/models", read_only=True,
+MODELS = Volume("models", lambda: PROJECT_DIR / "models", "/models", read_only=True,
                 host_env="MODELS_HOST_DIR")
+
+_IMAGES = settings.DagSettings()  # the image names, fixed when this module is imported
 
 SCRAPER = ContainerSpec(
     name="scraper",
-    image=settings.env("SCRAPER_IMAGE", "medical-telegram/scraper:latest"),
+    image=_IMAGES.scraper_image,
     entrypoint="telegram-scraper",
     volumes=(LAKE, EXPORT),
     environment={"DATA_LAKE_DIR": "{lake}"},
@@ -75,12 +81,12 @@ SCRAPER = ContainerSpec(
 )
 DETECTOR = ContainerSpec(
     name="yolo",
-    image=settings.env("DETECTOR_IMAGE", "medical-telegram/yolo:latest"),
+    image=_IMAGES.detector_image,
     entrypoint="yolo-detect",
     volumes=(LAKE, MODELS),
     # The detection model settings: weights file under models/ (scripts/fetch_offline_model.sh), no hub.
     environment={"DATA_LAKE_DIR": "{lake}", "YOLO_OFFLINE": "1",
-                 "YOLO_WEIGHTS": "{models}/" + settings.env("YOLO_WEIGHTS_FILE", "fall_detection_best.pt")},
+                 "YOLO_WEIGHTS": "{models}/" + _IMAGES.yolo_weights_file},
     gpu=True,
     passthrough=("YOLO_DEVICE", "YOLO_BATCH_SIZE", "YOLO_CONF", "YOLO_IMGSZ", "YOLO_THREADS", "YOLO_MODEL_NAME"),
 )
@@ -94,8 +100,7 @@ def fill(value: str, paths: dict[str, str]) -> str:
 
 
 def _gpu_requests(spec: ContainerSpec) -> list[DeviceRequest] | None:
-    # CONTAINER_GPU=false leaves the request out on an engine without the NVIDIA runtime.
-    if not spec.gpu or settings.env("CONTAINER_GPU", "true").lower() in ("0", "false", "no"):
+    if not spec.gpu or not settings.DagSettings().container_gpu:
         return None
     return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
 
@@ -105,10 +110,11 @@ class ContainerTaskOperator(DockerOperator):
 
     def __init__(self, *, spec_name: str, command: list[str] | None = None, **kwargs):
         spec = SPECS[spec_name]
-        kwargs.setdefault("network_mode", settings.env("CONTAINER_NETWORK_MODE", "none"))
+        dag_settings = settings.DagSettings()
+        kwargs.setdefault("network_mode", dag_settings.container_network_mode)
         # Under Celery a GPU task goes to the queue only the GPU's worker serves (GPU_QUEUE, e.g. gpu).
-        if spec.gpu and settings.env("GPU_QUEUE"):
-            kwargs.setdefault("queue", settings.env("GPU_QUEUE"))
+        if spec.gpu and dag_settings.gpu_queue:
+            kwargs.setdefault("queue", dag_settings.gpu_queue)
         super().__init__(
             image=spec.image,
             entrypoint=[spec.entrypoint],
@@ -139,10 +145,10 @@ class ContainerTaskOperator(DockerOperator):
     def _runtime(self) -> str:
         """The configured runtime; unconfigured, docker only where an engine answers and holds the image
         (a machine with Docker but without the project's images runs the venvs instead)."""
-        configured = settings.configured_runtime()
+        configured = settings.RunSettings.read("container_runtime").container_runtime
         if configured:
             return configured
-        if settings.docker_available():
+        if settings.DagSettings().docker_available():
             try:
                 if self.cli.images(name=self.image):
                     return "docker"
@@ -161,7 +167,7 @@ class ContainerTaskOperator(DockerOperator):
             self._private_environment = {**self._private_environment, **secrets}
             # The image's own user (Airflow's uid 50000) unless CONTAINER_USER says otherwise, e.g. "$(id -u):0"
             # for a lake owned by the user running Airflow.
-            self.user = self.user or settings.env("CONTAINER_USER")
+            self.user = self.user or settings.DagSettings().container_user
             self.environment.update(self._passthrough())
             result = super().execute(context)
         # The summary's totals go on this task's Asset events, so the Assets view shows what changed.
@@ -173,13 +179,63 @@ class ContainerTaskOperator(DockerOperator):
 
     def execute_local(self, secrets: dict[str, str]) -> str | None:
         paths = self._paths(self.spec, "local")
-        argv = [settings.venv_executable(self.spec.name, self.spec.entrypoint),
+        argv = [venv_executable(self.spec.name, self.spec.entrypoint),
                 *(fill(str(arg), paths) for arg in self.command)]
         environment = {k: fill(v, paths) for k, v in self.spec.environment.items()}
-        return run_local(argv, {**environment, **secrets}, logger=self.log)
+        return run_local(argv, {**environment, **secrets}, logger=self.log, started=self._started)
+
+    def _started(self, process: subprocess.Popen) -> None:
+        self._local_process = process
+
+    def on_kill(self) -> None:
+        """A killed task (a timeout, a user's "mark failed") takes its local process group down with it, so no
+        scraper or detector keeps writing beside the retry; a container is DockerOperator's to stop."""
+        process = getattr(self, "_local_process", None)
+        if process is not None:
+            stop_process_group(process, self.log)
+        else:
+            super().on_kill()
 
 
-def run_local(argv: list[str], environment: dict[str, str], logger: logging.Logger = log) -> str | None:
+def venv_executable(venv: str, name: str) -> str:
+    """The console script `name` of one of the project's image venvs (.venvs/<venv>/bin/<name>)."""
+    candidate = PROJECT_DIR / ".venvs" / venv / "bin" / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise FileNotFoundError(
+        f"{name} not found in {candidate.parent} nor on PATH: run `make setup` to build .venvs/{venv}"
+    )
+
+
+def stop_process_group(process: subprocess.Popen, logger: logging.Logger = log, grace_s: float = 10) -> None:
+    """SIGTERM to the process's group, then SIGKILL to whatever of the group is left after `grace_s`."""
+    if process.poll() is not None:
+        return
+    logger.warning("stopping process group %d (%s)", process.pid, process.args[0] if process.args else "?")
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(process.pid, signal.SIGKILL)  # the leader if it held on, or children it left behind
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        logger.error("process %d did not stop", process.pid)
+
+
+def _signal_group(group: int, sig: int) -> None:
+    try:
+        os.killpg(group, sig)
+    except ProcessLookupError:  # nothing of the group is left
+        pass
+
+
+def run_local(argv: list[str], environment: dict[str, str], logger: logging.Logger = log,
+              started: Callable[[subprocess.Popen], None] | None = None) -> str | None:
     """Run a console script as DockerOperator runs a container: stream its output to the log, fail on a
     non-zero exit, return the last line of stdout (the JSON summary).
 
@@ -188,8 +244,11 @@ def run_local(argv: list[str], environment: dict[str, str], logger: logging.Logg
     logger.info("running locally: %s", " ".join(argv))
     env = {**os.environ, **environment}
     env.pop("PYTHONPATH", None)  # the venv's own packages, not Airflow's
+    # A session (and process group) of its own: on_kill stops the console script and whatever it started.
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               bufsize=1)
+                               bufsize=1, start_new_session=True)
+    if started:
+        started(process)
     stderr_tail: deque[str] = deque(maxlen=20)
 
     def drain_stderr() -> None:

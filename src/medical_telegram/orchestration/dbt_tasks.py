@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +41,8 @@ from cosmos.constants import InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from medical_telegram import connections
+from medical_telegram.orchestration.pools import DBT_BUILD_POOL
+from medical_telegram.orchestration.settings import DagSettings
 from medical_telegram.transform import dbt_runner
 
 WAREHOUSE_CONN_ID = connections.WAREHOUSE
@@ -53,15 +54,12 @@ ALL_MODELS: tuple[str, ...] = ("path:seeds", "path:models")
 
 
 def execution_mode() -> ExecutionMode:
-    value = (os.environ.get("DBT_EXECUTION_MODE") or "watcher").strip().lower()
-    if value not in ("watcher", "local"):
-        raise ValueError(f"DBT_EXECUTION_MODE must be watcher or local, got {value!r}")
-    return ExecutionMode(value)
+    return ExecutionMode(DagSettings().dbt_execution_mode)
 
 
 def dbt_threads() -> int:
-    """Threads of the WATCHER producer's `dbt build`: 4 suits 2 cores (models mostly wait on PostgreSQL)."""
-    return int(os.environ.get("DBT_THREADS") or 4)
+    """Threads of the WATCHER producer's `dbt build`."""
+    return DagSettings().dbt_threads
 
 
 def warehouse_profile(conn_id: str = WAREHOUSE_CONN_ID) -> ProfileConfig:
@@ -97,7 +95,7 @@ def dbt_task_group(
         raise FileNotFoundError(
             f"{manifest} is missing: run `make setup` (or `python -m medical_telegram.transform.dbt_runner`) to build it"
         )
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=dbt_runner.PROJECT_DIR,
@@ -126,3 +124,10 @@ def dbt_task_group(
         operator_args={"install_deps": False, **(operator_args or {})},
         **task_group_kwargs,
     )
+    # One `dbt build` per warehouse at a time: full_pipeline at 02:00 and an Asset-triggered
+    # data_transformation would otherwise build the same incremental models at once. The producer alone holds
+    # the pool's slot (its watchers are deferred sensors); LOCAL mode is dag.test()'s, one task at a time.
+    for task in group.iter_tasks():
+        if task.task_id.endswith("dbt_producer_watcher"):
+            task.pool = DBT_BUILD_POOL
+    return group

@@ -7,12 +7,12 @@ Without it, and with cron() below, each first scheduled run waits for the schedu
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable
 
 from medical_telegram.orchestration.alerts import on_failure_alert
+from medical_telegram.orchestration.settings import DagSettings
 
 TAGS = ["medical-telegram"]
 
@@ -20,7 +20,7 @@ TAGS = ["medical-telegram"]
 DEFAULT_ARGS = {
     "owner": "data-engineering",
     "retries": 2,
-    "retry_delay": timedelta(seconds=float(os.environ.get("MEDTEL_RETRY_DELAY_S") or 60)),
+    "retry_delay": timedelta(seconds=DagSettings().medtel_retry_delay_s),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=15),
     "execution_timeout": timedelta(minutes=30),

@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from airflow.sdk import Metadata, task, task_group
 
-from medical_telegram.orchestration import assets, settings
+from medical_telegram import lake
+from medical_telegram.orchestration import alerts, assets, settings
+from medical_telegram.orchestration.pools import GPU_POOL, RAW_LOAD_POOL
 from medical_telegram.warehouse import connect
 from medical_telegram.orchestration.containers import ContainerTaskOperator
 from medical_telegram.orchestration.quality_tasks import validate
@@ -21,13 +23,17 @@ from medical_telegram.orchestration.transformation import ENRICHMENT_SELECT
 log = logging.getLogger(__name__)
 
 
-@task(task_id="load_detections", pool=settings.RAW_LOAD_POOL)
-def load_detections(detector_summary: str | None = None) -> dict:
+@task(task_id="load_detections", pool=RAW_LOAD_POOL)
+def load_detections(detector_summary: str | None = None, *, ti=None, run_id=None) -> dict:
     """Detection files not loaded yet → raw.image_detections."""
-    from medical_telegram.warehouse.detections_loader import load_detections as load
+    from medical_telegram.warehouse.loaders.detections import load_detections as load
 
+    run = settings.RunSettings.read("load_lock_wait_s", "quarantine_alert_share")
     with connect(migrated=True) as conn:
-        return load(conn, settings.lake_dir()).as_dict()
+        summary = load(conn, lake.lake_dir(), lock_wait_s=run.load_lock_wait_s).as_dict()
+        what = f"{ti.dag_id}.{ti.task_id}" if ti else "load_detections"
+        alerts.losses_alert(conn, what, summary, run.quarantine_alert_share, run_id)
+    return summary
 
 
 DETECTION_OUTLETS = [assets.LAKE_DETECTIONS, assets.RAW_DETECTIONS, assets.PG_RAW_DETECTIONS,
@@ -64,7 +70,7 @@ def enrichment_group(group_id: str = "enrich", build_models: bool = True):
             task_id="detect",
             spec_name="yolo",
             command=["detect"],
-            pool=settings.GPU_POOL,
+            pool=GPU_POOL,
             execution_timeout=timedelta(hours=1),
         )
         loaded = load_detections(detect.output)

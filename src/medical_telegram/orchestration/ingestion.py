@@ -12,11 +12,14 @@ report_sources, which fails the run after the load, naming each failed source ru
 
 from __future__ import annotations
 
+import json
 import logging
 
 from airflow.sdk import Metadata, task, task_group
 
-from medical_telegram.orchestration import assets, settings
+from medical_telegram import lake
+from medical_telegram.orchestration import alerts, assets, settings
+from medical_telegram.orchestration.pools import RAW_LOAD_POOL, TELEGRAM_POOL
 from medical_telegram.warehouse import connect
 from medical_telegram.orchestration.containers import ContainerTaskOperator
 from medical_telegram.orchestration.quality_tasks import validate
@@ -28,8 +31,10 @@ def source_commands(refresh_days: int | None = None) -> list[list[str]]:
     """The scraper invocations of one run: one per channel from the API, or one import of the export."""
     if settings.telegram_source() == "export":
         # An export names no @username: telegram_export_channel names the channel (else channel_<id>).
-        channel = settings.setting("telegram_export_channel")
-        return [["import-export", "{export}", *(["--channel", channel] if channel else [])]]
+        run = settings.RunSettings.read("telegram_export_channel", "telegram_export_timezone")
+        channel, zone = run.telegram_export_channel, run.telegram_export_timezone
+        return [["import-export", "{export}", *(["--channel", channel] if channel else []),
+                 *(["--timezone", zone] if zone else [])]]
     refresh = ["--refresh-days", str(refresh_days)] if refresh_days else []
     return [["scrape", "--channels", channel, *refresh] for channel in settings.channels()]
 
@@ -44,17 +49,32 @@ def plan_sources(refresh_days: int | None = None) -> list[list[str]]:
 # none_skipped: after every scrape, succeeded or failed, but not when the run itself was skipped
 # (maintenance_gate), which skips every task after it.
 @task(task_id="load_raw", trigger_rule="none_skipped")
-def load_raw(scrape_results) -> dict:
+def load_raw(scrape_results, *, ti=None, run_id=None) -> dict:
     """Load every lake message file not loaded yet (checksums in raw.load_log) into raw.telegram_messages,
     including what a failed scrape made durable before it failed."""
-    from medical_telegram.warehouse.loader import load_messages
+    from medical_telegram.warehouse.loaders.messages import load_messages
 
     # len() of the mapped results is one count query (iterating would probe past the end).
-    log.info("%d scraper run(s) finished; loading the lake %s", len(scrape_results), settings.lake_dir())
+    log.info("%d scraper run(s) finished; loading the lake %s", len(scrape_results), lake.lake_dir())
+    run = settings.RunSettings.read("load_lock_wait_s", "quarantine_alert_share")
     with connect(migrated=True) as conn:
-        summary = load_messages(conn, settings.lake_dir())
+        summary = load_messages(conn, lake.lake_dir(), lock_wait_s=run.load_lock_wait_s)
+        counts = {**summary.as_dict(), "photos_given_up": photos_given_up(scrape_results)}
+        what = f"{ti.dag_id}.{ti.task_id}" if ti else "load_raw"
+        alerts.losses_alert(conn, what, counts, run.quarantine_alert_share, run_id)
     summary.check_something_loaded()  # a load that quarantined every record fails, saying why
     return summary.as_dict()
+
+
+def photos_given_up(scrape_results) -> int:
+    """Photos the scrapers gave up after their retries, from their summary lines (XComs)."""
+    total = 0
+    for line in scrape_results or []:
+        try:
+            total += int(json.loads(line)["totals"].get("photos_given_up", 0))
+        except (TypeError, ValueError, KeyError, AttributeError):  # a failed scrape left no summary
+            continue
+    return total
 
 
 def failed_sources(commands: list[list[str]], states: dict[str, str], scrape_task_id: str) -> list[str]:
@@ -151,10 +171,10 @@ def ingestion_group(*, emits, group_id: str = "ingest", refresh_days: int | None
         scraped = ContainerTaskOperator.partial(
             task_id="scrape",
             spec_name="scraper",
-            pool=settings.TELEGRAM_POOL,
+            pool=TELEGRAM_POOL,
             map_index_template="{{ task.command | join(' ') }}",
         ).expand(command=commands)
-        loaded = load_raw.override(pool=settings.RAW_LOAD_POOL)(scraped.output)
+        loaded = load_raw.override(pool=RAW_LOAD_POOL)(scraped.output)
         loaded >> report_sources(commands, scraped.task_id)
         checked = validate.override(task_id="validate_raw")("raw_messages")
         loaded >> checked

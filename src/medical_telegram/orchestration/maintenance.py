@@ -12,7 +12,7 @@ _HELD_RUN_TYPES = {"scheduled", "asset_triggered", "asset_materialization"}
 
 
 def in_maintenance(run_type: str | None) -> bool:
-    return settings.flag(settings.MAINTENANCE_VARIABLE) and (run_type or "") in _HELD_RUN_TYPES
+    return settings.RunSettings.read(settings.MAINTENANCE_VARIABLE).maintenance_mode and (run_type or "") in _HELD_RUN_TYPES
 
 
 @task(task_id="maintenance_gate", retries=1)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+import os
 from pathlib import Path
 
 from airflow.sdk import Metadata, task
 
+from medical_telegram import lake
 from medical_telegram.orchestration import assets, settings
 from medical_telegram.warehouse import connect, warehouse_dsn
 
@@ -19,13 +21,13 @@ def run_health_checks(*, run_id=None):
     """Warehouse, Docker daemon, disk, lake, API, Telegram credentials; all recorded, then judged."""
     from medical_telegram.monitoring import health
 
-    lake = settings.lake_dir()
+    lake_path = lake.lake_dir()
     dsn = warehouse_dsn()
     checks = [
         health.check_warehouse(dsn),
         health.check_docker(required=settings.container_runtime() == "docker"),
-        health.check_disk(lake),
-        health.check_lake(lake),
+        health.check_disk(lake_path),
+        health.check_lake(lake_path),
         health.check_api(settings.api_url()),
         health.check_telegram_credentials(settings.has_telegram_credentials(), settings.telegram_source()),
     ]
@@ -47,12 +49,12 @@ def freshness_settings():
     (30) and freshness_min_active_share (0.5)."""
     from medical_telegram.monitoring import freshness
 
+    run = settings.RunSettings.read("freshness_max_silence_hours", "freshness_window_days",
+                                    "freshness_min_active_share")
     return freshness.FreshnessSettings(
-        max_silence_hours=float(settings.setting("freshness_max_silence_hours",
-                                                 str(freshness.DEFAULT_MAX_SILENCE_HOURS))),
-        window_days=int(settings.setting("freshness_window_days", str(freshness.DEFAULT_WINDOW_DAYS))),
-        min_active_share=float(settings.setting("freshness_min_active_share",
-                                                str(freshness.DEFAULT_MIN_ACTIVE_SHARE))),
+        max_silence_hours=run.freshness_max_silence_hours,
+        window_days=run.freshness_window_days,
+        min_active_share=run.freshness_min_active_share,
     )
 
 
@@ -120,9 +122,9 @@ def api_health() -> dict:
 def lake_retention() -> dict:
     from medical_telegram.monitoring import cleanup
 
-    keep_days = int(settings.setting("lake_retention_days", "90"))
+    keep_days = settings.RunSettings.read("lake_retention_days").lake_retention_days
     with connect(migrated=True) as conn:
-        return cleanup.lake_retention(conn, settings.lake_dir(), keep_days).as_dict()
+        return cleanup.lake_retention(conn, lake.lake_dir(), keep_days).as_dict()
 
 
 @task(task_id="vacuum_analyze")
@@ -138,11 +140,11 @@ def trim_old_records() -> dict:
     """Monitoring rows and Airflow task logs older than their retention periods."""
     from medical_telegram.monitoring import cleanup
 
-    keep_days = int(settings.setting("monitoring_retention_days", "30"))
+    run = settings.RunSettings.read("monitoring_retention_days", "log_retention_days")
     with connect(migrated=True) as conn:
-        rows = cleanup.trim_monitoring(conn, keep_days)
-    log_dir = Path(settings.env("AIRFLOW__LOGGING__BASE_LOG_FOLDER") or _airflow_log_dir())
-    files = cleanup.trim_logs(log_dir, int(settings.setting("log_retention_days", "30")))
+        rows = cleanup.trim_monitoring(conn, run.monitoring_retention_days)
+    log_dir = Path(os.environ.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER") or _airflow_log_dir())
+    files = cleanup.trim_logs(log_dir, run.log_retention_days)
     return {"monitoring_rows_deleted": rows, "log_files_deleted": files, "log_dir": str(log_dir)}
 
 
@@ -152,4 +154,4 @@ def _airflow_log_dir() -> str:
 
         return conf.get("logging", "base_log_folder")
     except Exception:
-        return str(Path(settings.env("AIRFLOW_HOME", "~/airflow")).expanduser() / "logs")
+        return str(Path(os.environ.get("AIRFLOW_HOME") or "~/airflow").expanduser() / "logs")

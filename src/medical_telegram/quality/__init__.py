@@ -3,9 +3,9 @@
 GX Core is called directly (no Airflow provider): a file data context under include/gx (GX_PROJECT_DIR
 overrides the folder that holds gx/), one suite per table, a validation definition per table and one
 checkpoint per layer whose action rebuilds the Data Docs. The suites are defined here, in code, and
-written into the context on every run (add_or_update), so the committed context and this module cannot
-drift apart (the JSON files under include/gx are generated: include/gx/README.md). Row-level rules are dbt's;
-the suites hold volume, freshness, distributions and counts across layers (see _suites).
+written into the context when missing or changed (add_or_update), so the context and the code cannot drift
+apart: the JSON files under include/gx are generated and git-ignored (include/gx/README.md). Row-level rules
+are dbt's; the suites (quality/suites.py) hold volume, freshness, distributions and counts across layers.
 
 Each expectation is `critical` (the default) or `warning`: a failed critical expectation fails the checkpoint
 (and the Airflow task that ran it); a failed warning is reported in the result and the Data Docs only.
@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from medical_telegram.paths import PROJECT_DIR
+from medical_telegram.quality.suites import CHECKPOINTS, suites
 
 log = logging.getLogger(__name__)
 
@@ -41,113 +42,6 @@ def context_root() -> Path:
 
 def data_docs_dir(root: Path | None = None) -> Path:
     return (root or context_root()) / "gx" / "uncommitted" / "data_docs" / "local_site"
-
-
-# Counts across layers, as queries that return the rows that break them. GX puts the suite's table where
-# {batch} stands, as an aliased subquery: never alias {batch} again, nor write a join (GX then drops its alias).
-# raw holds exactly the records the loads inserted (raw.load_log): a row that no load brought, or one lost.
-_RAW_MATCHES_LOADS = """
-    select table_rows, inserted from (select count(*) as table_rows from {batch}) as t,
-        (select coalesce(sum(inserted), 0) as inserted from raw.load_log where target = '%s') as l
-    where table_rows <> inserted
-"""
-# Staging is one row per raw row.
-_STAGING_MATCHES_RAW = """
-    select staged, loaded from (select count(*) as staged from {batch}) as s,
-        (select count(*) as loaded from raw.telegram_messages) as r
-    where staged <> loaded
-"""
-# Every message staged before the mart's newest change is in the mart (a message loaded while dbt ran is not
-# a miss: the next build takes it).
-_MARTS_HOLD_STAGED = """
-    select s.channel_name, s.message_id from staging.stg_telegram_messages as s
-    where s.updated_at <= (select max(source_updated_at) from {batch})
-      and (s.channel_name, s.message_id) not in (select channel_name, message_id from {batch})
-"""
-# The channels' post counts add up to the messages.
-_CHANNELS_COUNT_MESSAGES = """
-    select counted, messages from (select sum(total_posts) as counted from {batch}) as c,
-        (select count(*) as messages from marts.fct_messages) as m
-    where counted <> messages
-"""
-# The calendar is a spine: one row per day, no gaps.
-_DATES_ARE_A_SPINE = """
-    select days, first_day, last_day from (select count(*) as days, min(full_date) as first_day,
-                                                  max(full_date) as last_day from {batch}) as d
-    where days <> last_day - first_day + 1
-"""
-# Every photo the detector looked at, whose post is in the marts, has its detections in the marts.
-_DETECTIONS_IN_MARTS = """
-    select d.channel_name, d.message_id from raw.image_detections as d
-    where d.loaded_at <= (select max(source_updated_at) from {batch})
-      and (d.channel_name, d.message_id) in (
-          select channel_name, message_id from marts.fct_messages
-          where message_key not in (select message_key from {batch}))
-"""
-# The newest load is at most a week old: the pipeline is still bringing data in.
-_LOADED_THIS_WEEK = """
-    select last_load from (select max(loaded_at) as last_load from {batch}) as t
-    where last_load < now() - interval '7 days'
-"""
-
-
-def _suites() -> dict[str, tuple[str, str, list]]:
-    """suite name → (schema, table, expectations). Imported lazily: GX costs seconds to import.
-
-    One owner per rule: row-level rules (keys, nulls, accepted values, ranges) are dbt tests beside the
-    models and sources (include/dbt/medical_warehouse/models/*/_*.yml); GX holds what dbt does not: volume,
-    freshness, distributions, and counts reconciled across layers (lake → raw → staging → marts).
-    """
-    import great_expectations.expectations as gxe
-
-    warn = {"severity": "warning"}
-
-    def rows(query: str, description: str, **extra):
-        return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description, **extra)
-
-    return {
-        "raw_telegram_messages": ("raw", "telegram_messages", [
-            gxe.ExpectTableRowCountToBeBetween(min_value=1),
-            rows(_RAW_MATCHES_LOADS % "telegram_messages", "raw holds exactly the records the loads inserted"),
-            rows(_LOADED_THIS_WEEK, "a load within the last 7 days", **warn),
-            gxe.ExpectColumnValuesToNotBeNull(column="views", mostly=0.5, **warn),
-        ]),
-        "raw_image_detections": ("raw", "image_detections", [
-            rows(_RAW_MATCHES_LOADS % "image_detections", "raw holds exactly the detections the loads inserted"),
-            gxe.ExpectColumnMeanToBeBetween(column="confidence", min_value=0.2, max_value=1, **warn),
-        ]),
-        "stg_telegram_messages": ("staging", "stg_telegram_messages", [
-            gxe.ExpectTableRowCountToBeBetween(min_value=1),
-            rows(_STAGING_MATCHES_RAW, "one staging row per raw row"),
-        ]),
-        "fct_messages": ("marts", "fct_messages", [
-            gxe.ExpectTableRowCountToBeBetween(min_value=1),
-            rows(_MARTS_HOLD_STAGED, "every staged message is in the mart"),
-            gxe.ExpectColumnValuesToNotBeNull(column="view_count", mostly=0.5, **warn),
-            gxe.ExpectColumnMeanToBeBetween(column="message_length", min_value=1, **warn),
-        ]),
-        "dim_channels": ("marts", "dim_channels", [
-            gxe.ExpectTableRowCountToBeBetween(min_value=1),
-            rows(_CHANNELS_COUNT_MESSAGES, "the channels' post counts add up to the messages"),
-        ]),
-        "dim_dates": ("marts", "dim_dates", [
-            gxe.ExpectTableRowCountToBeBetween(min_value=365),
-            rows(_DATES_ARE_A_SPINE, "one row per day, no gaps"),
-        ]),
-        "fct_image_detections": ("marts", "fct_image_detections", [
-            rows(_DETECTIONS_IN_MARTS, "every detected photo of a post in the marts is in the detection mart"),
-            gxe.ExpectColumnMeanToBeBetween(column="confidence_score", min_value=0.2, max_value=1, **warn),
-        ]),
-    }
-
-
-# checkpoint → the suites it validates. Each layer's DAG runs its own; quality_checks runs them all.
-CHECKPOINTS: dict[str, tuple[str, ...]] = {
-    "raw_messages": ("raw_telegram_messages",),
-    "staging": ("stg_telegram_messages",),
-    "marts": ("fct_messages", "dim_channels", "dim_dates"),
-    "detections": ("raw_image_detections", "fct_image_detections"),
-}
 
 
 @dataclasses.dataclass
@@ -239,7 +133,7 @@ def sync(context, checkpoint: str, tables: set[tuple[str, str]] | None = None):
     checkpoint (or, when some tables are not built yet, the validation definitions of those that are) and the
     tables left out.
 
-    Only what is missing or changed is written, so running checks does not rewrite the committed context
+    Only what is missing or changed is written, so a check run writes the context once, not on every run
     (GX gives every saved object new ids).
     """
     import great_expectations as gx
@@ -249,10 +143,10 @@ def sync(context, checkpoint: str, tables: set[tuple[str, str]] | None = None):
     source = _get(context.data_sources, DATASOURCE)
     if source is None or str(getattr(source, "connection_string", "")) != dsn_reference:
         source = context.data_sources.add_or_update_postgres(name=DATASOURCE, connection_string=dsn_reference)
-    suites = _suites()
+    all_suites = suites()
     definitions, skipped = [], []
     for suite_name in CHECKPOINTS[checkpoint]:
-        schema, table, expectations = suites[suite_name]
+        schema, table, expectations = all_suites[suite_name]
         if tables is not None and (schema, table) not in tables:
             skipped.append(f"{schema}.{table}")
             continue
@@ -279,7 +173,7 @@ def sync(context, checkpoint: str, tables: set[tuple[str, str]] | None = None):
         return [], skipped
     if skipped:
         # Some tables are not built yet: the caller runs the definitions that exist one by one, so the
-        # committed checkpoint keeps every suite of its layer.
+        # layer's checkpoint, written once the whole layer exists, keeps every suite.
         return definitions, skipped
     actions = [UpdateDataDocsAction(name="update_data_docs")]
     point = _get(context.checkpoints, checkpoint)
@@ -367,7 +261,7 @@ def sync_all(dsn: str, root: Path | None = None) -> list[str]:
     return sorted(CHECKPOINTS)
 
 
-if __name__ == "__main__":  # python -m medical_telegram.quality: refresh the committed context
+if __name__ == "__main__":  # python -m medical_telegram.quality: write the whole context now
     from medical_telegram.warehouse import warehouse_dsn
 
     print(", ".join(sync_all(warehouse_dsn())))

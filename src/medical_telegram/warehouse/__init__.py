@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shlex
 import shutil
 import socket
@@ -138,8 +139,24 @@ class EmbeddedPostgres:
         self.database = "warehouse"
 
     @property
+    def password_file(self) -> Path:
+        """The superuser's password, generated when the cluster is made, readable by its owner only."""
+        return self.directory / "password"
+
+    def _password(self) -> str | None:
+        try:
+            return self.password_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def _dsn(self, database: str) -> str:
+        password = self._password()
+        user = f"postgres:{quote(password, safe='')}" if password else "postgres"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+        return self._dsn(self.database)
 
     def _bin(self, name: str) -> str:
         try:
@@ -194,10 +211,7 @@ class EmbeddedPostgres:
         owner = self._run_as()
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising the embedded warehouse in %s", self.pgdata)
-            result = self._pg("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
-                              "--locale=C.UTF-8", "-U", "postgres", **owner)
-            if result.returncode:
-                raise WarehouseError(f"initdb failed: {result.stderr.strip()[-500:]}")
+            self._initdb(owner)
         options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}"
         result = self._pg("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", str(self.logfile), "-w",
                           "-t", "60", "start", **owner)
@@ -210,9 +224,51 @@ class EmbeddedPostgres:
             if time.monotonic() > deadline:
                 raise WarehouseError(f"the embedded warehouse does not answer on port {self.port}")
             time.sleep(0.2)
-        log.info("embedded warehouse started at %s (data in %s)", self.dsn, self.pgdata)
+        log.info("embedded warehouse started at %s (data in %s)", redact(self.dsn), self.pgdata)
+        self._require_password()
         self._ensure_database()
         return self.dsn
+
+    def _initdb(self, owner: dict) -> None:
+        """A new cluster whose superuser logs in with a generated password (scram-sha-256), on the socket and
+        on 127.0.0.1 alike: no local account gets in without it."""
+        password = self._new_password()
+        pwfile = self.directory / f".initdb-{secrets.token_hex(4)}"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        if owner:
+            os.chown(pwfile, owner["user"], owner["group"])
+        try:
+            result = self._pg("initdb", "-D", str(self.pgdata), "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                              "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres", **owner)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode:
+            raise WarehouseError(f"initdb failed: {result.stderr.strip()[-500:]}")
+
+    def _new_password(self) -> str:
+        password = secrets.token_urlsafe(24)
+        self.password_file.unlink(missing_ok=True)
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password)
+        return password
+
+    def _require_password(self) -> None:
+        """A cluster made before passwords (trust for everyone on the machine) gets one now."""
+        hba = self.pgdata / "pg_hba.conf"
+        if self._password() and "trust" not in _hba_methods(hba):
+            return
+        import psycopg
+        from psycopg import sql
+
+        password = self._password() or self._new_password()
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("alter role postgres password {}").format(sql.Literal(password)))
+            hba.write_text("".join(_scram(line) for line in hba.read_text().splitlines(keepends=True)))
+            conn.execute("select pg_reload_conf()")
+        log.info("the embedded warehouse now asks for a password (kept in %s)", self.password_file)
 
     def stop(self) -> None:
         if (self.pgdata / "postmaster.pid").exists():
@@ -221,7 +277,18 @@ class EmbeddedPostgres:
     def _ensure_database(self) -> None:
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
             exists = conn.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()
             if not exists:
                 conn.execute(f'create database "{self.database}"')
+
+
+def _hba_methods(hba: Path) -> set[str]:
+    """The authentication methods pg_hba.conf names (the last word of each rule)."""
+    return {line.split()[-1] for line in hba.read_text().splitlines() if line.strip() and not line.startswith("#")}
+
+
+def _scram(line: str) -> str:
+    if line.strip() and not line.lstrip().startswith("#") and line.split()[-1] == "trust":
+        return line.rstrip("\n").rsplit("trust", 1)[0] + "scram-sha-256\n"
+    return line

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from medical_telegram.lake import MessageRecord
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from telegram_scraper.cli import main
 from tests.images.scraper.telegram_standin import HANG_MARKER, StandinClient, lake_records, sample_channel, sample_posts, state_of
 

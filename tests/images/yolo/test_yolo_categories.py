@@ -107,3 +107,30 @@ def test_roles_agree_with_the_warehouse_seed(yolo_cli):
     ours = {tuple(line.split(",")) for line in run.stdout.strip().splitlines()[1:]}
     aliases = {("normal", "person"), ("fall", "person")}  # the offline model's classes: mapped before the lake
     assert seeded - aliases == ours
+
+
+def test_the_category_rule_agrees_with_dbt(yolo_cli, tmp_path):
+    """The rule is written twice, in SQL (fct_image_detections, the warehouse's) and here (the detector's own
+    summary): dbt's unit test image_category_from_class_roles is the specification both must meet."""
+    from collections import defaultdict
+
+    import yaml
+
+    from tests.images.yolo.yolo_helpers import PROJECT_DIR
+
+    marts = PROJECT_DIR / "include/dbt/medical_warehouse/models/marts/_marts.yml"
+    spec = next(t for t in yaml.safe_load(marts.read_text())["unit_tests"]
+                if t["name"] == "image_category_from_class_roles")
+    given = next(g for g in spec["given"] if g["input"] == "ref('stg_image_detections')")["rows"]
+    # The lake holds detected classes after the aliases (the detector maps Fall to person before writing).
+    aliases = yaml.safe_load((PROJECT_DIR / "images/yolo/yolo_detector/class_roles.yaml").read_text())["aliases"]
+    per_model: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for row in given:
+        name = row["detected_class"]
+        per_model[row["model_name"]][row["message_id"]].append(aliases.get(name, name))
+    for model, images in per_model.items():
+        _write_detections(tmp_path, model, images)
+    run = yolo_cli("categories", "--lake", str(tmp_path), "--per-image")
+    assert run.returncode == 0, run.stderr
+    expected = {row["message_id"]: row["image_category"] for row in spec["expect"]["rows"]}
+    assert _per_image(run) == expected and len(set(expected.values())) == 4

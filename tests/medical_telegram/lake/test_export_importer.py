@@ -7,8 +7,9 @@ import orjson
 import pytest
 
 from medical_telegram import lake
-from medical_telegram.lake.export_importer import ExportError, flatten_text, import_export
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.lake.export_importer import ExportError, import_export
+from medical_telegram.lake.export_messages import flatten_text
+from medical_telegram.warehouse.loaders.messages import load_messages
 
 SAMPLE_EXPORT = Path(__file__).resolve().parents[3] / "sample" / "desktop_export"
 
@@ -193,7 +194,54 @@ def test_missing_export_is_a_clear_error(tmp_path, lake_root):
         import_export(tmp_path / "nowhere", lake_root)
 
 
-def test_scraped_at_is_when_the_export_was_written(export_dir, lake_root):
+def test_scraped_at_is_the_messages_own_newest_instant_not_the_file_time(export_dir, lake_root):
     os.utime(export_dir / "result.json", (1768500000, 1768500000))
     import_export(export_dir, lake_root, channel_name="lobelia4cosmetics")
-    assert lake_records(lake_root)[22946]["scraped_at"] == "2026-01-15T18:00:00+00:00"
+    record = lake_records(lake_root)[22946]
+    assert record["scraped_at"] == max(filter(None, (record["edit_date"], record["message_date"])))
+    assert record["scraped_at"] != "2026-01-15T18:00:00+00:00"
+
+
+OLDER_EXPORT = {  # the shape older Telegram Desktop versions write: no *_unixtime, from_id a number
+    "name": "Older Pharmacy", "type": "public_channel", "id": 1000000007,
+    "messages": [
+        {"id": 1, "type": "message", "date": "2021-03-04T09:05:00", "from": "Older Pharmacy",
+         "from_id": 1000000007, "text": ["Amoxicillin 500mg ", {"type": "bold", "text": "120 birr"}]},
+        {"id": 2, "type": "message", "date": "2021-03-04T10:00:00", "edited": "2021-03-05T08:00:00",
+         "from": "Older Pharmacy", "from_id": 1000000007, "text": "Paracetamol 50 birr"},
+    ],
+}
+
+
+def test_an_older_export_without_epoch_seconds_imports_whole_with_its_inferred_instants(tmp_path, lake_root):
+    summary = import_export(_write(tmp_path / "export", OLDER_EXPORT), lake_root, channel_name="older_pharmacy")
+    assert (summary.total("messages_in"), summary.total("imported"), summary.total("quarantined")) == (2, 2, 0)
+    records = lake_records(lake_root)
+    assert records[1]["message_date"] == "2021-03-04T06:05:00+00:00", "read on Ethiopia's clock, +03:00"
+    assert records[1]["message_text"] == "Amoxicillin 500mg 120 birr"
+    assert records[2]["edit_date"] == "2021-03-05T05:00:00+00:00"
+    assert records[2]["scraped_at"] == records[2]["edit_date"], "an edit orders by the export's own instants"
+    assert records[2]["raw"]["medtel_instant_from_local_clock"] == {"fields": ["date", "edited"],
+                                                                    "timezone": "+03:00"}
+    again = import_export(tmp_path / "export", lake_root, channel_name="older_pharmacy", timezone="UTC")
+    assert again.total("imported") == 2
+    assert lake_records(lake_root)[1]["raw"]["medtel_instant_from_local_clock"]["timezone"] == "UTC"
+
+
+def test_a_re_export_with_an_older_file_time_keeps_its_edits(export_dir, lake_root):
+    first = json.loads((export_dir / "result.json").read_text())
+    import_export(export_dir, lake_root, channel_name="lobelia4cosmetics")
+    message = next(m for m in first["messages"] if m.get("type") == "message")
+    message["text"], message["edited_unixtime"] = "edited text", str(int(message["date_unixtime"]) + 3600)
+    (export_dir / "result.json").write_text(json.dumps(first))
+    os.utime(export_dir / "result.json", (1000000000, 1000000000))  # copied: a file time long before
+    import_export(export_dir, lake_root, channel_name="lobelia4cosmetics")
+    assert lake_records(lake_root)[message["id"]]["message_text"] == "edited text"
+
+
+def test_an_import_whose_every_post_is_quarantined_is_not_ok(tmp_path, lake_root):
+    broken = {**OLDER_EXPORT, "messages": [{"id": 1, "type": "message", "text": "no date at all"}]}
+    summary = import_export(_write(tmp_path / "export", broken), lake_root, channel_name="older_pharmacy")
+    assert summary.quarantined_everything and summary.as_dict()["ok"] is False
+    with pytest.raises(ExportError, match="unknown time zone 'Mars/Olympus'"):
+        import_export(tmp_path / "export", lake_root, timezone="Mars/Olympus")

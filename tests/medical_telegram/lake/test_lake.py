@@ -70,3 +70,35 @@ def test_quarantine_keeps_the_content_and_says_why(tmp_path):
     assert kept.read_bytes() == b"{oops"
     reason = kept.with_name(kept.name + ".reason.txt").read_text()
     assert reason.rstrip().endswith("not JSON")
+
+
+def test_a_damaged_day_file_is_quarantined_and_its_channel_goes_on(tmp_path):
+    first = lake.MessageRecord.from_dict(record(message_id=1))
+    (path,) = lake.write_messages(tmp_path, [first])
+    damaged = path.read_bytes().rstrip().rstrip(b"]") + b',\n  {"channel_name": "tikvahpharma", "messa'
+    path.write_bytes(damaged)
+    later = lake.MessageRecord.from_dict(record(message_id=2, message_text="Ceftriaxone 💵90"))
+    lake.write_messages(tmp_path, [later])  # before: every later write to this day raised
+    assert [r["message_id"] for r in lake.read_messages(path)] == [1, 2]
+    kept = tmp_path / lake.QUARANTINE_DIR / path.relative_to(tmp_path)
+    assert kept.read_bytes() == damaged
+    assert "damaged after whole record 1" in kept.with_name(kept.name + ".reason.txt").read_text()
+
+
+def test_quarantined_items_never_overwrite_each_other(tmp_path):
+    one = lake.quarantine(tmp_path, "raw/x.json", "first", b"1")
+    two = lake.quarantine(tmp_path, "raw/x.json", "second", b"2")
+    again = lake.quarantine(tmp_path, "raw/x.json", "first again", b"1")
+    assert (one.name, two.name, again) == ("x.json", "x.json.2", one)
+    assert (one.read_bytes(), two.read_bytes()) == (b"1", b"2")
+
+
+def test_a_write_makes_its_rename_durable(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)), real_fsync(fd)))
+    lake.atomic_write_bytes(tmp_path / "day" / "c.json", b"[]")
+    assert synced == [False, True], "the file, then the folder that holds its new name"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medical_telegram.monitoring import cleanup
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE_LAKE = REPO / "sample" / "lake"
@@ -58,3 +58,18 @@ def test_vacuum_and_trim(db, warehouse_dsn, tmp_path):
     (tmp_path / "logs" / "new.log").write_text("y")
     assert cleanup.trim_logs(tmp_path / "logs", keep_days=30) == 1
     assert not old.parent.exists() and (tmp_path / "logs" / "new.log").exists()
+
+
+def test_retention_first_makes_the_loads_it_trusts_durable(db):
+    """A load commits with synchronous_commit off; a file is deleted only once its load_log row is on disk."""
+    from medical_telegram.monitoring.cleanup import make_loads_durable
+
+    db.execute("set synchronous_commit = off")
+    db.execute("insert into raw.load_log (target, file_path, checksum, status, started_at)"
+               " values ('telegram_messages', 'x.json', 'c', 'loaded', now())")
+    db.commit()
+    committed = db.execute("select pg_current_wal_insert_lsn()").fetchone()[0]
+    db.commit()
+    make_loads_durable(db)
+    flushed = db.execute("select pg_current_wal_flush_lsn() >= %s::pg_lsn", (committed,)).fetchone()[0]
+    assert flushed

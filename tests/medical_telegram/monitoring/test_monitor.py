@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from medical_telegram.monitoring import monitor
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 
 from tests.support.sample_data import SAMPLE_DETECTIONS, SAMPLE_DIR
 
@@ -77,7 +77,13 @@ def test_quarantine_shows_per_channel_and_in_the_reconciliation(db, lake_root):
     r = snap["reconciliation"]
     assert r["lake_files"] == 2 and r["raw"] == r["inserted"] == len(good)
     assert r["marts"] is None and r["staging"] is None
-    assert r["lake_records_read"] == len(good) + 1 and r["quarantined"] == 1 and r["reconciled"] is True
+    # The unreadable file held at least one record: it counts as one lost, so the loss shows in the sums.
+    assert r["lake_records_read"] == len(good) + 2 and r["quarantined"] == 2 and r["reconciled"] is True
+    from medical_telegram.monitoring.page import render
+
+    html = render(snap, "data.json")
+    assert '<span class="ok">reconciled</span>' in html, "every record is accounted for..."
+    assert '<span class="warning">2 quarantined' in html, "... and the page says that some never arrived"
 
     # The same posts again in a file of their own (a re-scrape filed under another day), then the weekly
     # retention removes the lake's files: the counts still add up.

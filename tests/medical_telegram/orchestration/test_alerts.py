@@ -216,3 +216,33 @@ def test_a_log_url_that_raises_is_left_out():
 
     assert alerts._log_url({"task_instance": Ti()}) is None
     assert "log:" not in alerts.failure_body(alerts.alert_payload({"task_instance": Ti()}), None)
+
+
+def test_a_load_that_quarantines_too_much_alerts_once_per_run(monkeypatch, webhook, db):
+    from medical_telegram.warehouse.migrate import migrate
+
+    migrate(db)
+    url, received = webhook
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", url)
+    monkeypatch.delenv("AIRFLOW_CONN_ALERT_WEBHOOK", raising=False)
+    what = "data_ingestion.ingest.load_raw"
+    assert alerts.losses_alert(db, what, {"rows_in": 100, "quarantined": 5}, 0.05, "run-1") is None, \
+        "at the threshold the loss is counted, not alerted"
+    assert alerts.losses_alert(db, what, {"rows_in": 100, "quarantined": 6}, 0.05, "run-1") == ["log", "webhook"]
+    assert alerts.losses_alert(db, what, {"rows_in": 100, "quarantined": 6}, 0.05, "run-1") is None, "a retry"
+    assert alerts.losses_alert(db, what, {"rows_in": 0, "quarantined": 0, "photos_given_up": 2}, 0.05,
+                               "run-2") == ["log", "webhook"]
+    assert [(r["run_id"], r["quarantined"], r.get("photos_given_up")) for r in received] == [
+        ("run-1", 6, None), ("run-2", 0, 2)]
+    details = [row[0] for row in db.execute(
+        "select detail from monitoring.alerts where kind = 'data_lost' order by alert_id")]
+    assert "6 of 100 records read were quarantined (6.0%" in details[0]
+    assert "2 photo(s) failed in 3 runs and were given up" in details[1]
+
+
+def test_photos_given_up_are_read_from_the_scrapers_summaries():
+    from medical_telegram.orchestration.ingestion import photos_given_up
+
+    lines = [json.dumps({"totals": {"photos_given_up": 2}}), None, "not json",
+             json.dumps({"totals": {"photos_given_up": 1}})]
+    assert photos_given_up(lines) == 3

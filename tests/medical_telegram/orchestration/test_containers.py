@@ -86,3 +86,47 @@ def test_without_configuration_a_machine_without_docker_runs_locally(monkeypatch
     assert op._runtime() == "local"
     monkeypatch.setenv("CONTAINER_RUNTIME", "docker")
     assert op._runtime() == "docker"
+
+
+def test_a_killed_local_task_takes_its_whole_process_group_down(tmp_path):
+    """A task killed on a timeout must not leave its scraper (and what the scraper started) running beside
+    the retry."""
+    import os
+    import threading
+    import time
+
+    from medical_telegram.orchestration.containers import stop_process_group
+
+    child_pid = tmp_path / "child.pid"
+    script = ("import subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+              f"open({str(child_pid)!r}, 'w').write(str(child.pid))\n"
+              "time.sleep(120)\n")
+    started, outcome = [], []
+
+    def run():
+        try:
+            run_local([sys.executable, "-c", script], {}, started=started.append)
+        except RuntimeError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not (started and child_pid.exists() and child_pid.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(child_pid.read_text())
+    stop_process_group(started[0], grace_s=2)
+    thread.join(timeout=30)
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return not open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z")  # a zombie is gone
+
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(started[0].pid) and not alive(child), "the script and the process it started are gone"
+    assert outcome and "exited with code -15" in outcome[0]

@@ -25,6 +25,7 @@ from medical_telegram.transform.dbt_runner import run_dbt
 from medical_telegram.warehouse.migrate import migrate
 
 from tests.support.docker_support import REPO, SAMPLE, readable_copy
+from tests.support.gx_context import gx_context_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -74,6 +75,7 @@ def pipeline(scraper_image, detector_image, tmp_path_factory, make_database):
         "CONTAINER_NETWORK_MODE": "none",
         "TELEGRAM_SOURCE": "export",
         "TELEGRAM_EXPORT_PATH": str(export),
+        "GX_PROJECT_DIR": str(gx_context_copy(root / "gx_root")),
     }
     outcomes = {"data_ingestion": run_dag("data_ingestion", environment, root)}
     if outcomes["data_ingestion"]["state"] == "success":

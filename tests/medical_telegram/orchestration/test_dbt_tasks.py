@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from medical_telegram.transform.dbt_runner import MANIFEST_PATH, build_manifest, run_dbt
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from medical_telegram.warehouse.migrate import migrate
 
 HERE = Path(__file__).resolve().parent

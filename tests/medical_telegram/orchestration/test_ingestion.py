@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from medical_telegram.orchestration.ingestion import failed_sources
+from tests.support.gx_context import gx_context_copy
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -42,7 +43,7 @@ def test_failed_scrapes_do_not_stop_the_load_and_fail_the_run_after_it(make_data
     params = psycopg.conninfo.conninfo_to_dict(dsn)
     uri = (f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
            f"{params.get('port', 5432)}/{params['dbname']}")
-    shutil.copytree(REPO / "include" / "gx", tmp_path / "gx_root" / "gx", ignore=shutil.ignore_patterns("uncommitted"))
+    gx_context_copy(tmp_path / "gx_root")
     shutil.copytree(REPO / "sample" / "lake", tmp_path / "lake")
     secrets = ("TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "WAREHOUSE_DSN")
     env = {k: v for k, v in os.environ.items() if k not in secrets and not k.startswith(("AIRFLOW", "TELEGRAM"))}

@@ -47,7 +47,7 @@ def test_an_airflow_variable_wins_over_the_environment(monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_CONTAINER_RUNTIME", "local")
     assert settings.container_runtime() == "local"
     monkeypatch.setenv("AIRFLOW_VAR_CONTAINER_RUNTIME", "kubernetes")
-    with pytest.raises(ValueError, match="docker or local"):
+    with pytest.raises(ValueError, match="'docker' or 'local'"):
         settings.container_runtime()
 
 

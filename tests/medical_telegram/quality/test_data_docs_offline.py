@@ -7,7 +7,6 @@ import functools
 import http.server
 import json
 import re
-import shutil
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,10 +17,11 @@ import pytest
 
 from medical_telegram import quality
 from medical_telegram.quality import data_docs_offline
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 from medical_telegram.warehouse.migrate import migrate
 
 from tests.browser import DARK, STYLED, assert_styled_and_offline, probe, require_browser
+from tests.support.gx_context import gx_context_copy
 
 REPO = Path(__file__).resolve().parents[3]
 VENDOR = REPO / "include" / "gx" / "vendor"
@@ -39,7 +39,7 @@ def docs(make_database, tmp_path_factory) -> SimpleNamespace:
         migrate(conn)
         load_messages(conn, REPO / "sample" / "lake")
     root = tmp_path_factory.mktemp("gx_docs")
-    shutil.copytree(REPO / "include" / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted", "vendor"))
+    gx_context_copy(root, vendor=False)
     result = quality.run_checkpoint("raw_messages", dsn, root)
     assert result.success, result.as_dict()
     site = quality.data_docs_dir(root)

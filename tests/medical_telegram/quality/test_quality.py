@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from medical_telegram import quality
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
+from tests.support.gx_context import gx_context_copy
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE_LAKE = REPO / "sample" / "lake"
@@ -17,9 +17,8 @@ SAMPLE_LAKE = REPO / "sample" / "lake"
 
 @pytest.fixture
 def gx_root(tmp_path) -> Path:
-    """A copy of the committed context, so a test run never writes into include/gx."""
-    shutil.copytree(REPO / "include" / "gx", tmp_path / "gx", ignore=shutil.ignore_patterns("uncommitted"))
-    return tmp_path
+    """A copy of the context as committed, so a test run never writes into include/gx."""
+    return gx_context_copy(tmp_path)
 
 
 @pytest.fixture
@@ -85,23 +84,47 @@ def test_marts_and_detections_pass_on_the_sample_warehouse(sample_warehouse_dsn,
         assert result.success and not result.skipped_tables, result.as_dict()
 
 
-def _committed(gx_root: Path) -> dict:
+def _context_files(gx_root: Path) -> dict:
     return {p: p.read_bytes() for p in (gx_root / "gx").rglob("*") if p.is_file() and "uncommitted" not in p.parts}
 
 
-def test_a_partly_built_layer_is_checked_without_rewriting_its_checkpoint(loaded, gx_root):
-    before = _committed(gx_root)
+def test_the_repository_holds_no_generated_suite():
+    """The suites are code (quality/suites.py); their JSON is written at run time, never committed."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "include/gx"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert "include/gx/great_expectations.yml" in tracked
+    assert not [p for p in tracked if p.split("/")[2] in ("expectations", "validation_definitions", "checkpoints")]
+    for folder in ("expectations", "validation_definitions", "checkpoints"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", f"include/gx/{folder}/x.json"], cwd=REPO)
+        assert ignored.returncode == 0, f"include/gx/{folder} is not git-ignored"
+
+
+def test_a_partly_built_layer_is_checked_without_writing_its_checkpoint(loaded, gx_root):
     result = quality.run_checkpoint("detections", loaded, gx_root)  # raw.image_detections only, no marts yet
     assert result.success and result.skipped_tables == ["marts.fct_image_detections"]
     assert result.evaluated > 0
-    assert _committed(gx_root) == before
+    assert (gx_root / "gx" / "expectations" / "raw_image_detections.json").is_file()
+    assert not (gx_root / "gx" / "checkpoints" / "detections.json").exists()
 
 
-def test_running_checks_does_not_rewrite_the_committed_context(sample_warehouse_dsn, gx_root):
-    def committed():
-        return _committed(gx_root)
-
-    before = committed()
+def test_the_first_run_writes_the_context_and_later_runs_do_not_rewrite_it(sample_warehouse_dsn, gx_root):
     for checkpoint in quality.CHECKPOINTS:
         quality.run_checkpoint(checkpoint, sample_warehouse_dsn, gx_root)
-    assert committed() == before
+    written = _context_files(gx_root)
+    assert {p.name for p in written if p.parent.name == "checkpoints"} == {
+        f"{name}.json" for name in quality.CHECKPOINTS}
+    for checkpoint in quality.CHECKPOINTS:
+        quality.run_checkpoint(checkpoint, sample_warehouse_dsn, gx_root)
+    assert _context_files(gx_root) == written
+
+
+def test_an_hour_of_loads_that_quarantined_too_much_is_a_warning(loaded, gx_root):
+    with psycopg.connect(loaded) as conn:  # one more load in the same hour: 9 of 10 records quarantined
+        conn.execute("insert into raw.load_log (target, file_path, checksum, status, rows_in, inserted,"
+                     " quarantined, started_at) values ('telegram_messages', 'x.json', 'c', 'loaded', 10, 0, 9,"
+                     " now())")
+    result = quality.run_checkpoint("raw_messages", loaded, gx_root)
+    assert result.success and result.warnings == [
+        "raw_telegram_messages: unexpected_rows_expectation(no hour of loads quarantined over 5%)"]

@@ -1,7 +1,9 @@
 -- One row per detection (or one row for a photo with none), with the photo's category: promotional (a person
 -- and a product), product_display (product, no person), lifestyle (person, no product) or other. Which classes
 -- are a person or a product is the seed `detection_class_roles`, not code. A photo is one message's image under
--- one model; re-detecting it replaces all its rows (delete+insert on message_key, model_name).
+-- one model; re-detecting it replaces all its rows (delete+insert on message_key, model_name). The detector's
+-- own summary (images/yolo/yolo_detector/roles.py) states the category rule too: the unit test
+-- image_category_from_class_roles (_marts.yml) is the specification, and tests/images/yolo checks both meet it.
 {{
     config(
         materialized='incremental',

@@ -1,4 +1,4 @@
-"""Lake files → raw.telegram_messages.
+"""Lake files into a raw table, in batches: the machinery every loader shares.
 
 Files load in batches: the valid records of up to `batch_files` files (or `batch_records` records) go in one
 COPY and one transaction, with a raw.load_log row per file recording its checksum and counts. A file already
@@ -15,11 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import operator
 import queue
 import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,188 +28,22 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from medical_telegram import lake
-from medical_telegram.lake import MessageRecord, RecordError
+from medical_telegram.lake import RecordError
+from medical_telegram.warehouse.loaders.lock import LOCK_WAIT_S, take_load_lock
+from medical_telegram.warehouse.loaders.results import FileResult, LoadSummary
 
 log = logging.getLogger(__name__)
 
-TARGET = "telegram_messages"
 BATCH_FILES = 500
 BATCH_RECORDS = 5000
-_COPY_COLUMNS = (*(f for f in lake.RECORD_FIELDS if f != "raw"), "raw", "lake_file")
-# Fields whose change makes a re-scraped message count as updated; raw follows them.
-_TRACKED = ("channel_title", "message_text", "views", "forwards", "replies", "edit_date", "post_author",
-            "has_media", "media_type", "image_path", "forwarded_from")
 # What a file can be at fault for: bad data (class 22) or a broken constraint (class 23). Anything else (a lost
 # connection, a full disk) is not the file's doing and stops the load.
 FILE_ERRORS = (pg_errors.DataError, pg_errors.IntegrityError)
-
-
-def _new_value(column: str) -> str:
-    return f"coalesce(excluded.{column}, t.{column})" if column in lake.KEEP_WHEN_MISSING else f"excluded.{column}"
-
-
-# Counts per lake file, for the load_log rows of a batch.
-_UPSERT = f"""
-with upserted as (
-    insert into raw.telegram_messages as t ({", ".join(_COPY_COLUMNS)})
-    select {", ".join(_COPY_COLUMNS)} from pg_temp.load_telegram_messages
-    on conflict (channel_name, message_id) do update set
-        {", ".join(f"{c} = {_new_value(c)}" for c in _TRACKED)},
-        raw = excluded.raw, scraped_at = excluded.scraped_at, lake_file = excluded.lake_file,
-        updated_at = now()
-    -- a record whose lake does not say when it was scraped (another implementation's) is older than any that does
-    where coalesce(excluded.scraped_at, '-infinity') >= coalesce(t.scraped_at, '-infinity')
-      and ({", ".join(f"t.{c}" for c in _TRACKED)})
-          is distinct from ({", ".join(_new_value(c) for c in _TRACKED)})
-    returning t.lake_file, (xmax = 0) as inserted
-)
-select lake_file, count(*) filter (where inserted), count(*) filter (where not inserted)
-from upserted group by lake_file
-"""
 
 _LOG_COPY = """
 copy raw.load_log (target, file_path, checksum, status, rows_in, inserted, updated, unchanged, quarantined,
                    nul_stripped, reason, started_at) from stdin
 """
-
-
-class NothingLoaded(RuntimeError):
-    """Every record a load read was quarantined."""
-
-
-@dataclasses.dataclass
-class FileResult:
-    path: str
-    status: str  # loaded | skipped | quarantined
-    rows_in: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    nul_stripped: int = 0  # NUL characters removed from the file's records (the records themselves load)
-    reason: str | None = None
-
-    @property
-    def channel(self) -> str:
-        return Path(self.path).stem
-
-    @property
-    def loaded(self) -> int:
-        return self.inserted + self.updated + self.unchanged
-
-
-@dataclasses.dataclass
-class LoadSummary:
-    files: list[FileResult] = dataclasses.field(default_factory=list)
-    seconds: float = 0.0
-    batches: int = 0
-    batches_retried: int = 0  # batches PostgreSQL rejected, retried file by file
-
-    def total(self, field: str) -> int:
-        return sum(getattr(f, field) for f in self.files)
-
-    def count(self, status: str) -> int:
-        return sum(f.status == status for f in self.files)
-
-    def by_channel(self) -> dict[str, dict[str, int]]:
-        channels: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for f in self.files:
-            for field in ("rows_in", "inserted", "updated", "unchanged", "quarantined", "nul_stripped"):
-                channels[f.channel][field] += getattr(f, field)
-        return {name: dict(counts) for name, counts in sorted(channels.items())}
-
-    @property
-    def quarantined_everything(self) -> bool:
-        """Records were read and every one was quarantined: nothing of the lake reached the warehouse."""
-        return self.total("rows_in") > 0 and self.total("quarantined") == self.total("rows_in")
-
-    def check_something_loaded(self) -> None:
-        """Raise NothingLoaded when every record read was quarantined: such a load is a failure, not a success."""
-        if self.quarantined_everything:
-            reasons = Counter()
-            for f in self.files:
-                for reason in (f.reason or "unknown").split("; "):
-                    reasons[reason] += 1
-            said = "; ".join(f"{reason} ({n} file(s))" for reason, n in reasons.most_common(3))
-            raise NothingLoaded(f"all {self.total('rows_in')} records read from {len(self.files)} file(s) were"
-                                f" quarantined, none loaded: {said}. The records and a note on each are under"
-                                " the lake's quarantine/ folder.")
-
-    def as_dict(self) -> dict:
-        return {
-            "files": len(self.files),
-            "files_loaded": self.count("loaded"),
-            "files_skipped": self.count("skipped"),
-            "files_quarantined": sum(f.status == "quarantined" or f.quarantined > 0 for f in self.files),
-            "rows_in": self.total("rows_in"),
-            "inserted": self.total("inserted"),
-            "updated": self.total("updated"),
-            "unchanged": self.total("unchanged"),
-            "quarantined": self.total("quarantined"),
-            "nul_stripped": self.total("nul_stripped"),
-            "batches": self.batches,
-            "batches_retried": self.batches_retried,
-            "seconds": round(self.seconds, 2),
-        }
-
-
-def message_files(root: Path) -> list[Path]:
-    return sorted((root / lake.MESSAGES_DIR).glob("*/*.json"))
-
-
-_FLAT_FIELDS = operator.attrgetter(*(f for f in lake.RECORD_FIELDS if f != "raw"))
-
-
-def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[tuple]:
-    for record in records:
-        yield (*_FLAT_FIELDS(record), orjson.dumps(record.raw).decode(), lake_file)
-
-
-def split_records(data: bytes, relpath: str, check: Callable[[Any], Any], key: Callable[[Any], tuple],
-                  what: str) -> tuple[list, list[dict], int]:
-    """Parse a lake file (a JSON array) and split its records into valid ones and rejects, each reject with its
-    index and reason; a repeated key is rejected after its first occurrence. NUL characters are removed from
-    every record first; the third value is how many.
-
-    Raises RecordError when the file as a whole cannot be read.
-    """
-    try:
-        items = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise RecordError(f"not valid JSON ({exc})") from None
-    if not isinstance(items, list):
-        raise RecordError(f"expected a JSON array of {what} records, got {type(items).__name__}")
-    nul_stripped = 0
-    # JSON can only carry a NUL escaped, so a file without the escape needs no walk through its records.
-    if b"\\u0000" in data:
-        items, nul_stripped = lake.strip_nul(items)
-        if nul_stripped:
-            log.warning("%s: %d NUL character(s) stripped (PostgreSQL cannot store them)", relpath, nul_stripped)
-    good: list = []
-    rejects: list[dict] = []
-    seen: dict[tuple, int] = {}
-    for index, item in enumerate(items):
-        try:
-            record = check(item)
-        except RecordError as exc:
-            rejects.append({"index": index, "reason": str(exc), "record": item})
-            continue
-        record_key = key(record)
-        if record_key in seen:
-            reason = f"duplicate {what} {record_key} in this file (first at index {seen[record_key]})"
-            rejects.append({"index": index, "reason": reason, "record": item})
-            continue
-        seen[record_key] = index
-        good.append(record)
-    for reject in rejects:
-        log.warning("%s: record %d quarantined: %s", relpath, reject["index"], reject["reason"])
-    return good, rejects, nul_stripped
-
-
-def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict], int]:
-    """A message file's valid records, its rejects and the NULs stripped (see split_records)."""
-    return split_records(data, relpath, MessageRecord.from_dict,
-                         lambda r: (r.channel_name, r.message_id), "message")
 
 
 @dataclasses.dataclass
@@ -263,7 +95,7 @@ class LakeFileLoader:
     copy_columns: tuple[str, ...]
 
     def __init__(self, conn: psycopg.Connection, root: Path, *, batch_files: int = BATCH_FILES,
-                 batch_records: int = BATCH_RECORDS):
+                 batch_records: int = BATCH_RECORDS, lock_wait_s: float = LOCK_WAIT_S):
         self.conn = conn
         self.root = root
         self.batch_files = max(1, batch_files)
@@ -271,8 +103,8 @@ class LakeFileLoader:
         self.temp_table = f"pg_temp.load_{self.target}"
         # One loader per target at a time (hourly ingestion, the engagement refresh and full_pipeline may
         # overlap): a second waits here, then sees what the first loaded and skips it.
-        self._lock_key = f"medical_telegram.warehouse.loader:{self.target}"
-        conn.execute("select pg_advisory_lock(hashtext(%s))", (self._lock_key,))
+        self._lock_key = f"medical_telegram.warehouse.loaders.messages:{self.target}"
+        take_load_lock(conn, self._lock_key, self.target, lock_wait_s)
         conn.execute("set synchronous_commit = off")  # a crash loses whole batches (and their log rows) only
         conn.execute(
             f"create temp table if not exists load_{self.target}"
@@ -342,7 +174,8 @@ class LakeFileLoader:
         """Quarantine a whole file (and log it as such, so a re-run does not try it again)."""
         log.error("file quarantined: %s: %s", relpath, reason)
         lake.quarantine(self.root, relpath, f"{relpath}: {reason}", data)
-        rows_in = result.rows_in if result else 0
+        # A file that gave no whole record held at least one: counted as one, so the loss shows in every count.
+        rows_in = result.rows_in if result else 1
         quarantined = FileResult(relpath, "quarantined", rows_in=rows_in, quarantined=rows_in,
                                  nul_stripped=result.nul_stripped if result else 0, reason=reason)
         with self.conn.transaction():
@@ -502,46 +335,3 @@ class LakeFileLoader:
         return summary
 
 
-class MessageLoader(LakeFileLoader):
-    target = TARGET
-    copy_columns = _COPY_COLUMNS
-
-    def validate(self, data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict], int]:
-        return validate(data, relpath)
-
-    def copy_rows(self, records: list[MessageRecord], relpath: str) -> Iterable[tuple]:
-        return _copy_rows(records, relpath)
-
-    def batch_key(self, record: MessageRecord) -> Hashable:
-        return record.channel_name, record.message_id
-
-    def apply(self) -> dict[str, tuple[int, int]]:
-        # prepare=False here and below: a plan made while the table was empty (a sequential scan) would be
-        # kept and reused as the table grows, which makes the load quadratic.
-        rows = self.conn.execute(_UPSERT, prepare=False).fetchall()
-        return {lake_file: (inserted, updated) for lake_file, inserted, updated in rows}
-
-    def all_new(self, records: list[MessageRecord]) -> bool:
-        # Inside the batch's transaction, and no other loader runs meanwhile (the advisory lock).
-        return not self.conn.execute(
-            "select exists (select 1 from raw.telegram_messages t"
-            " join unnest(%s::text[], %s::bigint[]) as k (channel_name, message_id) using (channel_name, message_id))",
-            ([r.channel_name for r in records], [r.message_id for r in records]),
-            prepare=False,
-        ).fetchone()[0]
-
-
-def load_messages(
-    conn: psycopg.Connection,
-    root: Path | None = None,
-    paths: Iterable[Path] | None = None,
-    progress: Callable[[int, int, FileResult], None] | None = None,
-    **batching: int,
-) -> LoadSummary:
-    """Load the lake's message files (or the given ones) into raw.telegram_messages.
-
-    `batching`: batch_files and batch_records, the most files and records one transaction takes.
-    """
-    root = (root or lake.lake_dir()).resolve()
-    files = sorted(paths) if paths is not None else message_files(root)
-    return MessageLoader(conn, root, **batching).load_files(files, progress)

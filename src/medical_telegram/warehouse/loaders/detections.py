@@ -2,7 +2,7 @@
 
 The detector writes enriched/detections/<model>/<YYYY-MM-DD>/<run>.json: a JSON array with one record per
 detection, plus one record (detection_index 0, detected_class null) per image in which nothing was found.
-Files load in batches, as message files do (loader.LakeFileLoader): their valid records are COPYed into a
+Files load in batches, as message files do (batches.LakeFileLoader): their valid records are COPYed into a
 temporary table and upserted on (channel_name, message_id, model_name, detection_index), and a raw.load_log row
 per file (target 'image_detections') records its checksum and counts. A file already loaded with the same
 checksum is skipped, so re-running changes nothing. Bad records (and files that cannot be parsed) are
@@ -26,7 +26,9 @@ import psycopg
 
 from medical_telegram import lake
 from medical_telegram.lake.record import MAX_INT32, RecordError, _channel, _image_path, _instant, _int, _text
-from medical_telegram.warehouse.loader import FileResult, LakeFileLoader, LoadSummary, split_records
+from medical_telegram.lake import split_records
+from medical_telegram.warehouse.loaders.batches import LakeFileLoader
+from medical_telegram.warehouse.loaders.results import FileResult, LoadSummary
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ def check_record(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def validate(data: bytes, relpath: str) -> tuple[list[dict], list[dict], int]:
-    """A detections file's valid records, its rejects and the NULs stripped (see loader.split_records)."""
+    """A detections file's valid records, its rejects and the NULs stripped (see lake.split_records)."""
     good, rejects, nul_stripped = split_records(data, relpath, check_record, lambda r: tuple(r[k] for k in KEY), "detection")
     # An image with no detection has exactly one row: a null record beside real detections is a contradiction.
     images_with_detections = {(r["channel_name"], r["message_id"], r["model_name"])

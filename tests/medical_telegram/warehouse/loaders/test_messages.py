@@ -6,7 +6,7 @@ import pytest
 
 from medical_telegram import lake
 from medical_telegram.lake import MessageRecord
-from medical_telegram.warehouse.loader import load_messages
+from medical_telegram.warehouse.loaders.messages import load_messages
 
 
 def record(message_id: int, **overrides) -> dict:
@@ -180,7 +180,7 @@ def test_a_failure_that_is_not_the_files_leaves_nothing_of_its_batch_and_earlier
     write_file(lake_root, [record(1), record(2)], name="a_channel")
     write_file(lake_root, [record(3), record(4)], name="b_channel")
     write_file(lake_root, [record(5), record(6)], name="c_channel")
-    from medical_telegram.warehouse import loader
+    from medical_telegram.warehouse.loaders import messages as loader
 
     original = loader._copy_rows
 
@@ -308,14 +308,14 @@ def test_two_loads_at_once_take_turns_and_load_each_file_once(warehouse_dsn, lak
         write_file(lake_root, [record(10 * n + i) for i in range(1, 4)], name=f"channel_{n}")
     with psycopg.connect(warehouse_dsn) as first, psycopg.connect(warehouse_dsn) as second:
         # the first holds the loader's lock, as a load in progress does, while the second starts
-        first.execute("select pg_advisory_lock(hashtext('medical_telegram.warehouse.loader:telegram_messages'))")
+        first.execute("select pg_advisory_lock(hashtext('medical_telegram.warehouse.loaders.messages:telegram_messages'))")
         results = []
         worker = threading.Thread(target=lambda: results.append(load_messages(second, lake_root)))
         worker.start()
         worker.join(timeout=2)
         assert worker.is_alive(), "the second load waits for the first"
         done = load_messages(first, lake_root)  # the same session: its lock is re-entrant
-        first.execute("select pg_advisory_unlock(hashtext('medical_telegram.warehouse.loader:telegram_messages'))")
+        first.execute("select pg_advisory_unlock(hashtext('medical_telegram.warehouse.loaders.messages:telegram_messages'))")
         first.commit()
         worker.join(timeout=60)
     assert done.total("inserted") == 18
@@ -334,7 +334,7 @@ def test_any_iso_form_python_reads_reaches_postgresql_as_the_same_instant(db, la
     assert same == [(1, True), (2, True), (3, True)]
 
 
-CHALLENGE_LAKE = Path(__file__).resolve().parents[2] / "fixtures" / "challenge_format_lake"
+CHALLENGE_LAKE = Path(__file__).resolve().parents[3] / "fixtures" / "challenge_format_lake"
 
 
 def test_a_lake_another_implementation_wrote_loads_whole(db, lake_root):
@@ -378,7 +378,7 @@ def test_a_record_whose_scrape_time_is_unknown_is_older_than_any_known_one(db, l
 
 
 def test_a_load_that_quarantines_every_record_fails_and_says_why(db, lake_root):
-    from medical_telegram.warehouse.loader import NothingLoaded
+    from medical_telegram.warehouse.loaders.messages import NothingLoaded
 
     write_file(lake_root, [record(1, views="many"), record(2, message_date="yesterday")])
     summary = load_messages(db, lake_root)
@@ -387,3 +387,60 @@ def test_a_load_that_quarantines_every_record_fails_and_says_why(db, lake_root):
         summary.check_something_loaded()
     write_file(lake_root, [record(3)], day="2026-01-19")
     load_messages(db, lake_root).check_something_loaded()  # one loaded: no failure
+
+
+def test_a_day_file_cut_in_a_record_loads_the_whole_records_before_it_and_counts_the_rest(db, lake_root):
+    """A copy that stopped, a disk that filled: the first ten records are whole, the eleventh is cut."""
+    whole = orjson.dumps([record(i) for i in range(1, 12)])
+    cut_at = whole.index(b'{"channel_name"', whole.index(b'"message_id":11') - 200)
+    path = write_file(lake_root, [])
+    path.write_bytes(whole[:cut_at + 60])
+    summary = load_messages(db, lake_root)
+    (result,) = summary.files
+    assert (result.status, result.rows_in, result.inserted, result.quarantined) == ("loaded", 11, 10, 1)
+    assert "damaged after whole record 10" in result.reason
+    assert [r[0] for r in rows(db)] == list(range(1, 11))
+    rejected = orjson.loads((lake_root / lake.QUARANTINE_DIR / f"{result.path}.rejected.json").read_bytes())
+    assert len(rejected) == 1 and rejected[0]["index"] == 10
+    assert rejected[0]["record"].startswith('{"channel_name"'), "the cut record is kept as it was"
+    assert db.execute("select rows_in, inserted, quarantined from raw.load_log").fetchall() == [(11, 10, 1)]
+    again = load_messages(db, lake_root)
+    assert again.count("skipped") == 1 and again.total("rows_in") == 0
+
+    from medical_telegram.monitoring.monitor import reconciliation
+
+    counts = reconciliation(db)
+    assert (counts["lake_records_read"], counts["raw"], counts["quarantined"]) == (11, 10, 1)
+
+
+def test_a_load_of_files_that_give_no_whole_record_fails_saying_why(db, lake_root):
+    from medical_telegram.warehouse.loaders.results import NothingLoaded
+
+    (lake_root / lake.MESSAGES_DIR / "2026-01-18").mkdir(parents=True)
+    (lake_root / lake.MESSAGES_DIR / "2026-01-18" / "a.json").write_bytes(b'[{"message_id": 1, "chan')
+    summary = load_messages(db, lake_root)
+    assert (summary.total("rows_in"), summary.total("quarantined")) == (1, 1)
+    with pytest.raises(NothingLoaded, match="all 1 records"):
+        summary.check_something_loaded()
+
+
+def test_a_load_waits_a_bounded_time_for_the_lock_and_names_its_holder(db, lake_root, warehouse_dsn):
+    """A half-dead session holding the load lock must not block every later load until the task times out."""
+    import time
+
+    import psycopg
+
+    from medical_telegram.warehouse.loaders.lock import LoadLockBusy
+
+    write_file(lake_root, [record(1)])
+    key = "medical_telegram.warehouse.loaders.messages:telegram_messages"
+    with psycopg.connect(warehouse_dsn, application_name="stuck-loader", autocommit=True) as holder:
+        holder.execute("select pg_advisory_lock(hashtext(%s))", (key,))
+        pid = holder.info.backend_pid
+        began = time.monotonic()
+        with pytest.raises(LoadLockBusy) as raised:
+            load_messages(db, lake_root, lock_wait_s=1)
+        assert time.monotonic() - began < 30
+        assert f"backend {pid} (application stuck-loader" in str(raised.value)
+        assert f"pg_terminate_backend({pid})" in str(raised.value)
+    assert load_messages(db, lake_root).total("inserted") == 1, "once the holder has gone, the load goes on"
