@@ -23,8 +23,8 @@ lint: setup
 eval-extraction: setup  ## precision and recall of product and price extraction on sample/extraction_eval
 	@$(VENV)/python -m medical_telegram.transform.extraction_eval
 
-bench: setup    ## benchmarks (not tests): each prints its figures
-	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b || exit 1; done
+bench: setup    ## benchmarks (not tests): each prints its figures; BENCH_ARGS=--small for the quick check
+	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b $(BENCH_ARGS) || exit 1; done
 
 images: env     ## container images without a registry: engine, compose, debootstrap base, every image compose runs
 	@bash scripts/images.sh $(IMAGES)

@@ -17,9 +17,9 @@ What it does, in a scratch database of its own (dropped at the end unless --keep
    keep-alive connections split unevenly between the two processes), 1 worker p99 of 14-50 ms at about the
    same throughput for the database-bound endpoints; --workers 2 measures the other.
 
-Usage: .venv/bin/python bench/bench_api.py [--messages 1000000] [--duration 30] [--connections 16]
+Usage: .venv/bin/python bench/bench_api.py [--small] [--messages 1000000] [--duration 30] [--connections 16]
        [--mentions direct|dbt] [--keep] [--prepare-only] [--reuse DBNAME] [--only NAME]
-The figures go to stdout and, as JSON, to bench/results/bench_api.json.
+The figures go to stdout and, as JSON with the load average, to bench/results/bench_api.json (--results).
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ from urllib.parse import quote
 
 import psycopg
 
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 LEXICON = REPO / "include" / "dbt" / "medical_warehouse" / "seeds" / "product_lexicon.csv"
-RESULTS = REPO / "bench" / "results"
 END_DAY = date(2026, 11, 20)
 DAYS = 730
 CHANNELS = 50
@@ -388,7 +389,11 @@ def main() -> None:
     parser.add_argument("--mentions", choices=("direct", "dbt"), default="direct",
                         help="product mentions from the generator (fast) or from dbt's extraction (slow at 1M)")
     parser.add_argument("--prepare-only", action="store_true", help="generate and build, keep the database, stop")
+    figures.add_arguments(parser, "bench_api")
     args = parser.parse_args()
+    if args.small:
+        args.messages, args.duration, args.connections = 3_000, 2, 4
+    load_before = figures.load_average()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     sys.path.insert(0, str(REPO))
@@ -415,7 +420,7 @@ def main() -> None:
             for scenario, paths in scenarios(dsn).items():
                 if args.only and args.only not in scenario:
                     continue
-                load(base, paths, 3, args.connections)  # warm-up: pool, prepared statements, caches
+                load(base, paths, 1 if args.small else 3, args.connections)  # warm-up: pool, statements, caches
                 result = load(base, paths, args.duration, args.connections)
                 report["http"][scenario] = result
                 log(f"{scenario}: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
@@ -423,14 +428,20 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-        print("\n| endpoint | p50 ms | p99 ms | req/s | errors |\n|---|---|---|---|---|")
-        for scenario, r in report["http"].items():
-            print(f"| {scenario} | {r['p50_ms']} | {r['p99_ms']} | {r['requests_per_s']:.0f} | {r['errors']} |")
         print("\n| SQL (median of 3 / 7) | naive on marts, ms | serving table, ms | ratio |\n|---|---|---|---|")
         for r in report["sql"]:
             print(f"| {r['query']} | {r['naive_ms']} | {r['served_ms']} | {r['ratio']}x |")
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "bench_api.json").write_text(json.dumps(report, indent=2))
+        health = report["http"].get("GET /api/health")
+        if health:  # each endpoint against the server's floor, measured in the same run
+            for r in report["http"].values():
+                r["p99_to_health"] = round(r["p99_ms"] / health["p99_ms"], 2)
+                r["requests_per_s_to_health"] = round(r["requests_per_s"] / health["requests_per_s"], 3)
+        print("\n| endpoint | p50 ms | p99 ms | req/s | errors | p99 / health's | req/s / health's |\n"
+              "|---|---|---|---|---|---|---|")
+        for scenario, r in report["http"].items():
+            print(f"| {scenario} | {r['p50_ms']} | {r['p99_ms']} | {r['requests_per_s']:.0f} | {r['errors']} |"
+                  f" {r.get('p99_to_health', '')} | {r.get('requests_per_s_to_health', '')} |")
+        figures.write(args.results, report, load_before=load_before)
     finally:
         if not args.keep and not args.reuse:
             with psycopg.connect(admin_dsn(), autocommit=True) as conn:

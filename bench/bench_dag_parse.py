@@ -7,11 +7,12 @@ Every measurement runs in a fresh Python process (as the dag-processor parses ea
   (its imports of the shared package, Cosmos rendering the dbt manifest, ...).
 Prints the median of RUNS runs (default 5) and the ratio against the baseline. Not a test: no threshold.
 
-    .venv/bin/python bench/bench_dag_parse.py [RUNS]
+    .venv/bin/python bench/bench_dag_parse.py [RUNS] [--small] [--results PATH]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -19,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 DAGS = REPO / "dags"
@@ -60,7 +63,12 @@ def median(runs: list[dict], key: str) -> float:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", type=int, nargs="?", default=5, help="fresh processes per figure (default 5)")
+    figures.add_arguments(parser, "bench_dag_parse")
+    args = parser.parse_args()
+    runs = 1 if args.small else args.runs
+    load_before = figures.load_average()
     env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="bench_airflow_"),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     for name in ("TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION"):
@@ -76,13 +84,19 @@ def main() -> None:
     folder = [probe(str(DAGS), env) for _ in range(runs)]
     print(f"{'whole dags/ folder (' + str(folder[0]['dags']) + ' DAGs)':52s} wall {median(folder, 'wall'):6.2f} s"
           f"  DagBag {median(folder, 'dagbag'):.2f} s  ratio to baseline {median(folder, 'wall') / base_wall:.2f}")
+    report = {"runs": runs, "baseline_wall_s": base_wall, "baseline_sdk_import_s": median(baseline, "sdk"),
+              "folder": {"dags": folder[0]["dags"], "wall_s": median(folder, "wall"),
+                         "dagbag_s": median(folder, "dagbag"), "to_baseline": median(folder, "wall") / base_wall},
+              "files": {}}
 
     print("per file (DagBag of the file alone, after airflow.sdk is imported):")
     for path in sorted(DAGS.glob("*.py")):
         measured = [probe(str(path), env) for _ in range(runs)]
         print(f"  {path.name:50s} DagBag {median(measured, 'dagbag'):5.2f} s"
               f"  wall {median(measured, 'wall'):5.2f} s  ratio {median(measured, 'wall') / base_wall:.2f}")
-
+        report["files"][path.name] = {"dagbag_s": median(measured, "dagbag"), "wall_s": median(measured, "wall"),
+                                      "to_baseline": median(measured, "wall") / base_wall}
+    figures.write(args.results, report, load_before=load_before)
 
 if __name__ == "__main__":
     main()

@@ -35,7 +35,8 @@ from psycopg import sql
 from medical_telegram.transform.dbt_runner import run_dbt
 from medical_telegram.warehouse.migrate import migrate
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_dbt.json"
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
+
 
 # Products as posts write them; the generator adds pack size and price.
 _PRODUCTS = [
@@ -138,7 +139,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--select", nargs="*", default=[], help="dbt selectors (default: the whole project)")
+    figures.add_arguments(parser, "bench_dbt")
     options = parser.parse_args()
+    if options.small:
+        options.messages, options.new, options.rounds = 3_000, 100, 1
+    load_before = figures.load_average()
     logging.basicConfig(level=logging.WARNING)
 
     admin = os.environ.get("TEST_WAREHOUSE_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -205,8 +210,7 @@ def main() -> int:
               f"-> {100 * run_median / full_build:.1f} % of the full build (target <= 10 %)")
         print(f"  incremental dbt build (with every test): {incremental_build:.1f} s "
               f"-> {100 * incremental_build / full_build:.1f} % of the full build")
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(summary, indent=2))
+        figures.write(options.results, summary, load_before=load_before)
     finally:
         shutil.rmtree(TARGET, ignore_errors=True)
         if not options.keep:

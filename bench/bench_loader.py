@@ -44,6 +44,8 @@ import psycopg
 from medical_telegram import lake
 from medical_telegram.warehouse.migrate import migrate
 
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
+
 PROJECT = Path(__file__).resolve().parents[1]
 COLUMNS = [f for f in lake.RECORD_FIELDS]
 PRODUCTS = ["PRENATAL 60 GUMMIES", "ONE A DAY MEN 170 GUMMIES", "Cerave Hydrating Cleanser 473ml",
@@ -249,12 +251,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--insert-rows", type=int, default=10_000, help="records for the row-by-row baseline")
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    figures.add_arguments(parser, "bench_loader")
     args = parser.parse_args()
+    if args.small:
+        args.records, args.runs, args.insert_rows = 3_000, 1, 300
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     unknown = set(shapes) - SHAPES.keys()
     if unknown:
         parser.error(f"unknown shape(s): {', '.join(sorted(unknown))}")
 
+    load_before = figures.load_average()
     with tempfile.TemporaryDirectory(prefix="bench_loader_") as tmp:
         results = [bench_shape(args, shape, Path(tmp)) for shape in shapes]
 
@@ -273,6 +279,12 @@ def main() -> None:
               f" (runs {', '.join(f'{h:.2f}' for h in r['halves_spread'])}; target <= 1.2x)")
         print(f"  loader peak memory {r['peak_mib']:.0f} MiB (max RSS of the loader process); its own CPU"
               f" {r['cpu_us']:.0f} us a record (the server's work not included)")
+
+    for r in results:
+        r["loader_to_copy"] = r["loader_rate"] / r["copy_rate"]
+        r["loader_to_insert"] = r["loader_rate"] / r["insert_rate"]
+    figures.write(args.results, {"records": args.records, "runs": args.runs, "shapes": results},
+                  load_before=load_before)
 
 
 if __name__ == "__main__":

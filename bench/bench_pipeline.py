@@ -31,8 +31,9 @@ import psycopg
 
 from medical_telegram.devstack.client import AirflowClient
 
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_pipeline.json"
 DAGS = ("data_transformation", "full_pipeline")
 
 
@@ -106,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--modes", default="watcher,local", help="comma-separated: watcher, local")
+    figures.add_arguments(parser, "bench_pipeline")
     args = parser.parse_args(argv)
+    if args.small:  # one round of WATCHER: LOCAL, the baseline, alone takes minutes per run
+        args.rounds, args.modes = 1, "watcher"
+    load_before = figures.load_average()
     admin = os.environ.get("TEST_WAREHOUSE_ADMIN_DSN") or "postgresql://postgres@127.0.0.1:5432/postgres"
     results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as scratch:
@@ -123,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{dag_id}: " + "; ".join(f"{mode} median {r['median_s']} s ({r['min_s']}-{r['max_s']})"
                                         for mode, r in row.items() if isinstance(r, dict))
               + (f"; LOCAL/WATCHER {row['local_over_watcher']}x" if "local_over_watcher" in row else ""))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2))
+    figures.write(args.results, {"rounds": args.rounds, "dags": summary}, load_before=load_before)
     print(json.dumps(summary))
     return 0
 

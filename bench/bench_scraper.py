@@ -101,7 +101,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100)
+    figures.add_arguments(parser, "bench_scraper")
     args = parser.parse_args()
+    if args.small:
+        args.messages, args.runs = 2_000, 1
+    load_before = figures.load_average()
     messages = make_messages(args.messages)
     days = args.messages / 200
     times: dict[str, list[float]] = {"scrape": [], "refresh": [], "baseline": []}
@@ -117,6 +121,13 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"  {name:9s} {median:7.2f} s  {args.messages / median:9.0f} msg/s  {median / base:5.2f}x baseline")
+    figures.write(args.results, {
+        "messages": args.messages, "runs": args.runs, "batch_size": args.batch_size,
+        "seconds": {name: statistics.median(values) for name, values in times.items()},
+        "all_runs": times,
+        "messages_per_second": {name: args.messages / statistics.median(values) for name, values in times.items()},
+        "to_baseline": {name: statistics.median(values) / base for name, values in times.items()},
+    }, load_before=load_before)
 
 
 if __name__ == "__main__":

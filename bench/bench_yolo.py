@@ -32,11 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
+
 PROJECT = Path(__file__).resolve().parents[1]
 YOLO_BIN = PROJECT / ".venvs" / "yolo" / "bin"
 MODEL = PROJECT / "models" / "fall_detection_best.pt"
 PHOTOS = PROJECT / "sample" / "lake" / "raw" / "images" / "lobelia4cosmetics"
-RESULTS = PROJECT / "bench" / "results"
 
 
 def ultralytics_threads() -> int:
@@ -91,7 +92,10 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--batch", type=int, default=16, help="the batch size N compared with batch 1")
     parser.add_argument("--runs", type=int, default=3)
+    figures.add_arguments(parser, "bench_yolo")
     args = parser.parse_args()
+    if args.small:
+        args.photos, args.batch, args.runs = 4, 2, 1
     if not (YOLO_BIN / "python").exists():
         sys.exit("bench_yolo: .venvs/yolo is missing: run `make setup` first")
     if not MODEL.exists():
@@ -112,7 +116,7 @@ def main() -> None:
         cases[f"ours b{args.batch}, {cores} thr"] = lambda w: run_ours(photos, w, args.batch, threads=cores)
     wall: dict[str, list[float]] = {name: [] for name in cases}  # images per wall-clock second
     cpu: dict[str, list[float]] = {name: [] for name in cases}  # images per CPU second (user + system)
-    load_before = os.getloadavg()
+    load_before = figures.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-yolo-") as tmp:
         work = Path(tmp)
         source = work / "photos"
@@ -126,7 +130,7 @@ def main() -> None:
                 cpu[name].append(per_cpu)
                 print(f"  run {run + 1}/{args.runs} {name:<18} {per_wall:6.2f} images/s,"
                       f" {per_cpu:6.2f} images/CPU-s, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    load_after = os.getloadavg()
+    load_after = figures.load_average()
 
     median = {name: statistics.median(values) for name, values in wall.items()}
     median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
@@ -151,10 +155,8 @@ def main() -> None:
         print(f"  {name:<40} {ratios[name]:8.2f} {ratios_cpu[name]:12.2f}")
     result = {"photos": len(photos), "runs": args.runs, "batch": args.batch, "cores": cores,
               "images_per_second": median, "images_per_cpu_second": median_cpu, "all_runs": wall,
-              "all_runs_cpu": cpu, "ratios": ratios, "ratios_cpu": ratios_cpu,
-              "load_average": [load_before[0], load_after[0]]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_yolo.json").write_text(json.dumps(result, indent=2))
+              "all_runs_cpu": cpu, "ratios": ratios, "ratios_cpu": ratios_cpu}
+    figures.write(args.results, result, load_before=load_before)
     print(json.dumps({"bench": "yolo", "ratios": {k: round(v, 3) for k, v in ratios.items()},
                       "ratios_cpu": {k: round(v, 3) for k, v in ratios_cpu.items()},
                       "images_per_second": {k: round(v, 2) for k, v in median.items()}}))

@@ -2,7 +2,7 @@
 
 Here: the loader (`medtel load`) killed with SIGKILL mid-load; PostgreSQL restarted under a load (a server of
 the test's own); the lake's disk full in the middle of a write (a tmpfs of the test's own); dbt killed in the
-middle of a build. Each ends with the next run green and nothing lost or doubled: lake = raw + quarantined
+middle of a build; the detector killed between two of its part files. Each ends with the next run green and nothing lost or doubled: lake = raw + quarantined
 (raw.load_log), raw = staging = marts after a build. The faults tested beside the code they break are listed in
 docs/architecture.md ("Faults and what recovers them").
 """
@@ -188,6 +188,38 @@ def test_dbt_killed_mid_build_then_the_next_build_reconciles(make_database, tmp_
             " (select count(*) from marts.fct_messages)").fetchone()
     print(f"dbt killed: after the next build raw {raw}, staging {staged}, marts {marts}")
     assert raw == staged == marts > 0
+
+
+def test_the_detector_killed_mid_run_then_the_next_run_detects_each_photo_once(yolo_python, offline_model, tmp_path):
+    from tests.images.yolo.yolo_helpers import SAMPLE_PHOTOS, detection_records, put_photo
+
+    root = tmp_path / "lake"
+    photos = sorted(SAMPLE_PHOTOS.glob("*.jpg"))[:48]
+    for number, photo in enumerate(photos, start=1):
+        put_photo(root, "lobelia4cosmetics", number, photo)
+    argv = [str(yolo_python), "-m", "yolo_detector", "detect", "--lake", str(root), "--weights", str(offline_model),
+            "--device", "cpu", "--batch-size", "4", "--flush-every", "4", "--threads", "1"]
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(tmp_path / "ultralytics")}
+    env.pop("DATA_LAKE_DIR", None)
+    detect = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = root / "enriched" / "detections"
+    wait_for(lambda: len(list(parts.glob("*/*/*.json"))) >= 2 or detect.poll() is not None, timeout=300,
+             what="the detector's second part file")
+    detect.send_signal(signal.SIGKILL)
+    detect.wait(timeout=60)
+    assert detect.returncode == -signal.SIGKILL, "killed before the end (add photos if it was not)"
+    done_before = {r["message_id"] for r in detection_records(root)}
+    print(f"detector killed: {len(photos)} photos, {len(done_before)} with detections after the kill")
+    assert 0 < len(done_before) < len(photos)
+
+    again = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert orjson.loads(again.stdout.strip().splitlines()[-1])["images"] == len(photos) - len(done_before)
+    records = detection_records(root)
+    keys = [(r["message_id"], r["detection_index"]) for r in records]
+    print(f"detector killed: after the next run {len({k[0] for k in keys})} photos, {len(keys)} records")
+    assert len(keys) == len(set(keys)), "no photo detected twice"
+    assert {k[0] for k in keys} == set(range(1, len(photos) + 1)), "every photo detected"
 
 
 def _free_port() -> int:
