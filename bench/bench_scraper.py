@@ -27,6 +27,8 @@ from pathlib import Path
 
 from medical_telegram import lake
 
+import figures  # bench/figures.py: run as a script, this folder is on sys.path
+
 try:
     from telethon.tl import types
 

@@ -39,14 +39,15 @@ activity as (
 )
 select exists (select from bounds) as known,
        coalesce((
-           select json_agg(json_build_object(
-                      'period_start', p.period_start,
-                      'post_count', coalesce(a.post_count, 0),
-                      'total_views', coalesce(a.total_views, 0),
-                      'total_forwards', coalesce(a.total_forwards, 0),
-                      'image_post_count', coalesce(a.image_post_count, 0))
-                  order by p.period_start)
+           select array_to_json(array_agg(period order by p.period_start))
            from periods as p
            left join activity as a using (period_start)
+           cross join lateral (
+               select p.period_start,
+                      coalesce(a.post_count, 0) as post_count,
+                      coalesce(a.total_views, 0) as total_views,
+                      coalesce(a.total_forwards, 0) as total_forwards,
+                      coalesce(a.image_post_count, 0) as image_post_count
+           ) as period
        ), '[]'::json)::text as periods
 """

@@ -10,46 +10,67 @@ order by mention_count desc, product_name
 limit %(limit)s
 """
 
-# With filters it is aggregated from the narrow, indexed mention table. The WHERE clause is built only from
-# the fixed fragments below; values go in as parameters.
+# With filters it is summed from dbt's daily rollups (api.api_product_days, api.api_product_variant_days): a few
+# rows per product and day, never the mentions themselves. Counts add up exactly (a post has one channel and one
+# day), and each day keeps its prices whole, so the medians are exact. Ranked first, then the prices and
+# variants of the ranked products only. The WHERE clause is built only from the fixed fragments below; values
+# go in as parameters.
 TOP_PRODUCTS_FILTERED = """
-with mentions as (
-    select * from api.api_product_mentions where {where}
+with days as (
+    select * from api.api_product_days where {where}
+),
+ranked as (
+    select product_key,
+           min(product_name) as product_name,
+           min(product_category) as product_category,
+           min(brand) as brand,
+           min(product_type) as product_type,
+           bool_and(is_brand_only) as is_brand_only,
+           sum(mention_count)::bigint as mention_count,
+           count(distinct channel_name) as channel_count,
+           array_agg(distinct channel_name order by channel_name) as channels,
+           max(last_mentioned_at) as last_mentioned_at,
+           (array_agg(latest_price_birr order by latest_price_posted_at desc, latest_price_message_id desc)
+               filter (where latest_price_birr is not null))[1]::float8 as latest_price_birr
+    from days
+    group by product_key
+    order by mention_count desc, product_name
+    limit %(limit)s
+),
+prices as (
+    select product_key, percentile_cont(0.5) within group (order by price)::float8 as median_price_birr
+    from days cross join unnest(prices_birr) as price
+    where product_key in (select product_key from ranked)
+    group by product_key
+),
+per_variant as (
+    -- A day without prices still counts its mentions: it unnests to one null price, which the median skips.
+    select product_key, pack_size, strength, pack_count,
+           (sum(mention_count) filter (where price_number = 1))::bigint as mention_count,
+           percentile_cont(0.5) within group (order by price) as median_price_birr
+    from api.api_product_variant_days
+    cross join lateral unnest(coalesce(prices_birr, array[null::numeric])) with ordinality as p (price, price_number)
+    where product_key in (select product_key from ranked) and {where}
+    group by product_key, pack_size, strength, pack_count
 ),
 variants as (
-    select product_key,
-           jsonb_agg(jsonb_build_object('pack_size', pack_size, 'strength', strength, 'pack_count', pack_count,
-                                        'mention_count', mention_count, 'median_price_birr', median_price_birr)
-                     order by mention_count desc, pack_size, strength, pack_count) as variants
-    from (
-        select product_key, pack_size, strength, pack_count, count(distinct message_key) as mention_count,
-               percentile_cont(0.5) within group (order by price_birr) as median_price_birr
-        from mentions
-        group by product_key, pack_size, strength, pack_count
-    ) as per_variant
-    group by product_key
+    select per_variant.product_key,
+           array_to_json(array_agg(v order by v.mention_count desc, v.pack_size, v.strength, v.pack_count))
+               as variants
+    from per_variant
+    cross join lateral (select per_variant.pack_size, per_variant.strength, per_variant.pack_count,
+                               per_variant.mention_count, per_variant.median_price_birr) as v
+    group by per_variant.product_key
 )
-select product_name,
-       min(product_category) as product_category,
-       min(brand) as brand,
-       min(product_type) as product_type,
-       bool_and(is_brand_only) as is_brand_only,
-       count(distinct message_key) as mention_count,  -- a post may name two sizes of one product
-       count(distinct channel_name) as channel_count,
-       array_agg(distinct channel_name order by channel_name) as channels,
-       percentile_cont(0.5) within group (order by price_birr)::float8 as median_price_birr,
-       ((array_agg(price_birr order by posted_at desc, message_id desc)
-           filter (where price_birr is not null))[1])::float8 as latest_price_birr,
-       max(posted_at) as last_mentioned_at,
-       min(variants.variants::text)::jsonb as variants
-from mentions
+select ranked.product_name, ranked.product_category, ranked.brand, ranked.product_type, ranked.is_brand_only,
+       ranked.mention_count, ranked.channel_count, ranked.channels, prices.median_price_birr,
+       ranked.latest_price_birr, ranked.last_mentioned_at, variants.variants
+from ranked
+left join prices using (product_key)
 left join variants using (product_key)
-group by product_key, product_name
-order by mention_count desc, product_name
-limit %(limit)s
 """
 
-# The order of both queries above, for json_agg (api.responses.items_json).
+# The order of both queries above, for api.responses.items_json.
 TOP_PRODUCTS_ORDER = "r.mention_count desc, r.product_name"
 
 FILTERS = {

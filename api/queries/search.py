@@ -29,22 +29,21 @@ hits as (
     order by rank desc, posted_at desc, message_key
     limit %(limit)s offset %(offset)s
 )
-select hits.channel_name, hits.message_id, hits.posted_at, hits.view_count, hits.rank::float8 as rank,
+select hits.channel_name, hits.message_id, hits.posted_at, hits.view_count, round(hits.rank::numeric, 4)::float8 as rank,
        ts_headline('simple', messages.message_text, to_tsquery('simple', %(tsquery)s),
                    'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2, '
                    'FragmentDelimiter=" … "') as snippet,
        array_remove(array[
            case when to_tsvector('simple', messages.message_text) @@ to_tsquery('simple', %(tsquery)s) then 'text' end,
-           case when products.items <> '[]'::jsonb then 'product' end], null) as matched_by,
-       products.items as products
+           case when products.items is not null then 'product' end], null) as matched_by,
+       coalesce(products.items, '[]'::json) as products
 from hits
 join marts.fct_messages as messages on messages.message_key = hits.message_key
 cross join lateral (
     -- the post's products whose name matches: how a post that never writes the word was found
-    select coalesce(jsonb_agg(jsonb_build_object('product_name', m.product_name, 'matched_text', m.matched_text,
-                                                 'evidence', m.evidence, 'price_birr', m.price_birr)
-                              order by m.item_index), '[]'::jsonb) as items
+    select array_to_json(array_agg(item order by m.item_index)) as items
     from api.api_product_mentions as m
+    cross join lateral (select m.product_name, m.matched_text, m.evidence, m.price_birr::float8 as price_birr) as item
     where m.message_key = hits.message_key
       and to_tsvector('simple', m.product_name) @@ to_tsquery('simple', %(tsquery)s)
 ) as products

@@ -22,9 +22,11 @@ SAMPLE_LAKE = Path(__file__).resolve().parents[2] / "sample" / "lake"
 NO_LOOKBACK = ["--vars", '{"incremental_lookback": "0 seconds"}']
 MARTS = ("dim_channels", "dim_dates", "dim_products", "fct_messages", "fct_image_detections",
          "fct_product_mentions", "fct_channel_daily_activity")
-# The API's serving tables: the two copies of every message / mention are incremental, the aggregates rebuilt.
-API = ("api_message_search", "api_product_mentions", "api_top_products", "api_channel_activity",
-       "api_visual_content")
+# The API's serving tables: the two copies of every message / mention and the daily rollups are incremental,
+# the aggregates rebuilt.
+API = ("api_message_search", "api_product_mentions", "api_product_days", "api_product_variant_days",
+       "api_top_products", "api_channel_activity", "api_visual_content")
+ROLLUPS = ("api.api_product_days", "api.api_product_variant_days")
 DETECTION_SQL = """
     insert into raw.image_detections (channel_name, message_id, model_name, detection_index, image_path,
         detected_class, class_id, confidence, detected_at, lake_file)
@@ -80,6 +82,9 @@ def test_incremental_run_equals_full_refresh(incremental_dsn, tmp_path):
             "select message_id, xmin::text from api.api_message_search where posted_at < '2026-01-16'").fetchall())
         search_indexes = indexes(conn, "api.api_message_search")
         assert sum("gin (document) WHERE" in i for i in search_indexes) == 3, search_indexes
+        days_untouched = {table: sorted(conn.execute(f"select xmin::text from {table} where date_key = 20260115"))
+                          for table in ROLLUPS}
+        assert all(days_untouched.values()), days_untouched
 
     # New days arrive, a re-scrape of 2026-01-16 brings more views and an edited post that no longer names
     # its product, and one photo is re-detected with a person in it.
@@ -116,6 +121,9 @@ def test_incremental_run_equals_full_refresh(incremental_dsn, tmp_path):
         assert indexes(conn, "api.api_message_search") == search_indexes  # created once, not on every run
         assert conn.execute("select count(*) from api.api_product_mentions where message_id = 22906"
                             ).fetchone() == (0,)
+        for table in ROLLUPS:  # a day nobody changed is not rebuilt
+            assert sorted(conn.execute(f"select xmin::text from {table} where date_key = 20260115")) \
+                == days_untouched[table], table
         assert conn.execute("select document @@ 'sold & out'::tsquery from api.api_message_search"
                             " where message_id = 22906").fetchone() == (True,)
         assert conn.execute("select count(*) from marts.fct_product_mentions where message_id = 22906"

@@ -79,3 +79,29 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+{#- A pre-hook of the incremental models keyed by channel and day (the daily rollups): drop every day of a
+    channel in which a message changed since the model's watermark, so the run's insert rebuilds those days
+    whole. -#}
+{% macro delete_changed_days() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where (channel_name, date_key) in (
+        select channel_name, date_key from {{ ref('fct_messages') }}
+        where source_updated_at > {{ incremental_watermark() }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The channel-days an incremental daily rollup (re)builds on this run, with the newest source change of each
+    day: every day on a full build, the days of messages changed since the watermark on an incremental run. -#}
+{% macro changed_days() -%}
+    select channel_name, date_key, max(source_updated_at) as source_updated_at
+    from {{ ref('fct_messages') }}
+    {% if is_incremental() -%}
+    where (channel_name, date_key) in (
+        select channel_name, date_key from {{ ref('fct_messages') }}
+        where source_updated_at > {{ incremental_watermark() }}
+    )
+    {% endif -%}
+    group by channel_name, date_key
+{%- endmacro %}

@@ -19,17 +19,11 @@ products as (
 variants as (
 
     select
-        product_key,
-        jsonb_agg(
-            jsonb_build_object(
-                'pack_size', pack_size,
-                'strength', strength,
-                'pack_count', pack_count,
-                'mention_count', mention_count,
-                'median_price_birr', median_price_birr
-            )
-            order by mention_count desc, pack_size, strength, pack_count
-        ) as variants
+        per_variant.product_key,
+        -- Compact JSON, as the API writes its other fields (jsonb adds spaces, json_agg line breaks).
+        array_to_json(array_agg(
+            variant order by variant.mention_count desc, variant.pack_size, variant.strength, variant.pack_count
+        )) as variants
     from (
         select
             product_key,
@@ -41,7 +35,15 @@ variants as (
         from product_mentions
         group by product_key, pack_size, strength, pack_count
     ) as per_variant
-    group by product_key
+    cross join lateral (
+        select
+            per_variant.pack_size,
+            per_variant.strength,
+            per_variant.pack_count,
+            per_variant.mention_count,
+            per_variant.median_price_birr
+    ) as variant
+    group by per_variant.product_key
 
 ),
 

@@ -33,8 +33,8 @@ channel_posts as (
         channel_name,
         count(*) as total_posts,
         count(*) filter (where has_image) as image_posts,
-        avg(view_count) filter (where has_image) as avg_views_with_image,
-        avg(view_count) filter (where not has_image) as avg_views_without_image
+        round(avg(view_count) filter (where has_image), 2) as avg_views_with_image,
+        round(avg(view_count) filter (where not has_image), 2) as avg_views_without_image
     from messages
     group by channel_name
 
@@ -46,7 +46,7 @@ category_stats as (
         messages.channel_name,
         images.image_category,
         count(*) as image_count,
-        avg(messages.view_count) as avg_views
+        round(avg(messages.view_count), 2) as avg_views
     from images
     inner join messages on images.message_key = messages.message_key
     group by messages.channel_name, images.image_category
@@ -57,15 +57,15 @@ categories as (
 
     select
         channel_name,
-        jsonb_agg(
-            jsonb_build_object(
-                'image_category', image_category,
-                'image_count', image_count,
-                'avg_views', avg_views
-            )
-            order by image_category
-        ) as categories
+        -- Compact JSON, as the API writes its other fields (jsonb adds spaces, json_agg line breaks).
+        array_to_json(array_agg(category order by category.image_category)) as categories
     from category_stats
+    cross join lateral (
+        select
+            category_stats.image_category,
+            category_stats.image_count,
+            category_stats.avg_views::float8 as avg_views
+    ) as category
     group by channel_name
 
 )
@@ -74,9 +74,9 @@ select
     channel_posts.channel_name,
     channel_posts.total_posts,
     channel_posts.image_posts,
-    channel_posts.image_posts::numeric / nullif(channel_posts.total_posts, 0) as image_share,
+    round(channel_posts.image_posts::numeric / nullif(channel_posts.total_posts, 0), 4) as image_share,
     channel_posts.avg_views_with_image,
     channel_posts.avg_views_without_image,
-    coalesce(categories.categories, '[]'::jsonb) as categories
+    coalesce(categories.categories, '[]'::json) as categories
 from channel_posts
 left join categories on channel_posts.channel_name = categories.channel_name
