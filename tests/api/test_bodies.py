@@ -112,3 +112,12 @@ def test_filtered_top_products_from_the_rollups_equal_the_mentions(api_warehouse
     assert served == exact
     if since != "2027-01-01":
         assert served and any(item["variants"] for item in served), "the case holds products and variants"
+
+
+def test_top_products_over_all_days_equal_the_unfiltered_report(api):
+    """Two owners of one answer, kept equal: the unfiltered report (dbt's api_top_products) and the filtered one
+    (the API summing the daily rollups) over a range that holds every day."""
+    unfiltered = api.get("/api/reports/top-products", params={"limit": 100}).json()["items"]
+    every_day = api.get("/api/reports/top-products", params={"limit": 100, "since": "2000-01-01"}).json()["items"]
+    assert len(unfiltered) > 10
+    assert every_day == unfiltered
