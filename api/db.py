@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -54,6 +55,22 @@ class Warehouse:
 
     def __init__(self, pool: AsyncConnectionPool):
         self.pool = pool
+        self._ping: asyncio.Future | None = None
+
+    async def ping(self, query: str) -> None:
+        """One round trip to the warehouse, shared by every caller while it is in flight: a burst of health
+        probes costs the warehouse one query, and no probe queues behind the others on the health check's one
+        connection. Its error (warehouse down: a 503) reaches every caller."""
+        if self._ping is None:
+            self._ping = asyncio.ensure_future(self.fetch_one(query))
+            self._ping.add_done_callback(self._ping_done)
+        # shield: a caller that goes away does not cancel the others' answer
+        await asyncio.shield(self._ping)
+
+    def _ping_done(self, future: asyncio.Future) -> None:
+        self._ping = None
+        if not future.cancelled():
+            future.exception()  # retrieved here too, so an error nobody awaited any more is not logged as lost
 
     async def fetch_all(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
