@@ -20,6 +20,7 @@ with days as (
     select * from api.api_product_days where {where}
 ),
 ranked as (
+    -- plain aggregates only, so PostgreSQL can hash them; the rest is read for the ranked products alone
     select product_key,
            min(product_name) as product_name,
            min(product_category) as product_category,
@@ -27,20 +28,27 @@ ranked as (
            min(product_type) as product_type,
            bool_and(is_brand_only) as is_brand_only,
            sum(mention_count)::bigint as mention_count,
-           count(distinct channel_name) as channel_count,
-           array_agg(distinct channel_name order by channel_name) as channels,
-           max(last_mentioned_at) as last_mentioned_at,
-           (array_agg(latest_price_birr order by latest_price_posted_at desc, latest_price_message_id desc)
-               filter (where latest_price_birr is not null))[1]::float8 as latest_price_birr
+           max(last_mentioned_at) as last_mentioned_at
     from days
     group by product_key
     order by mention_count desc, product_name
     limit %(limit)s
 ),
+ranked_days as (
+    select * from days where product_key in (select product_key from ranked)
+),
+channels as (
+    select product_key,
+           count(distinct channel_name) as channel_count,
+           array_agg(distinct channel_name order by channel_name) as channels,
+           (array_agg(latest_price_birr order by latest_price_posted_at desc, latest_price_message_id desc)
+               filter (where latest_price_birr is not null))[1]::float8 as latest_price_birr
+    from ranked_days
+    group by product_key
+),
 prices as (
     select product_key, percentile_cont(0.5) within group (order by price)::float8 as median_price_birr
-    from days cross join unnest(prices_birr) as price
-    where product_key in (select product_key from ranked)
+    from ranked_days cross join unnest(prices_birr) as price
     group by product_key
 ),
 per_variant as (
@@ -63,9 +71,10 @@ variants as (
     group by per_variant.product_key
 )
 select ranked.product_name, ranked.product_category, ranked.brand, ranked.product_type, ranked.is_brand_only,
-       ranked.mention_count, ranked.channel_count, ranked.channels, prices.median_price_birr,
-       ranked.latest_price_birr, ranked.last_mentioned_at, variants.variants
+       ranked.mention_count, channels.channel_count, channels.channels, prices.median_price_birr,
+       channels.latest_price_birr, ranked.last_mentioned_at, variants.variants
 from ranked
+join channels using (product_key)
 left join prices using (product_key)
 left join variants using (product_key)
 """
