@@ -304,6 +304,10 @@ def scenarios(dsn: str) -> dict[str, list[str]]:
         "top-products, channel + last 90 days": [
             f"/api/reports/top-products?limit=10&channel={c}&since={quarter}" for c in channels
         ],
+        "top-products, every channel, last 60-90 days": [
+            f"/api/reports/top-products?limit=10&since={(END_DAY - timedelta(days=d)).isoformat()}"
+            for d in range(60, 91)
+        ],
         "search, channel filter": [
             f"/api/search/messages?query={quote(w)}&channel={c}" for c, w in zip(channels, words * 5, strict=False)
         ],

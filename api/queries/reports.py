@@ -10,17 +10,18 @@ order by mention_count desc, product_name
 limit %(limit)s
 """
 
-# With filters it is summed from dbt's daily rollups (api.api_product_days, api.api_product_variant_days): a few
-# rows per product and day, never the mentions themselves. Counts add up exactly (a post has one channel and one
-# day), and each day keeps its prices whole, so the medians are exact. Ranked first, then the prices and
+# With filters it is summed from dbt's daily rollups, never from the mentions themselves: per product, channel
+# and day with a channel filter (api_product_days, api_product_variant_days), per product and day over every
+# channel without one (api_product_all_days, api_product_variant_all_days: 50 times fewer rows at 50 channels).
+# Counts add up exactly (a post has one channel and one day), and each day keeps its prices whole, so the
+# medians are exact. Ranked first with plain aggregates (PostgreSQL hashes them), then the channels, prices and
 # variants of the ranked products only. The WHERE clause is built only from the fixed fragments below; values
 # go in as parameters.
-TOP_PRODUCTS_FILTERED = """
+_TOP_PRODUCTS_FILTERED = """
 with days as (
-    select * from api.api_product_days where {where}
+    select * from api.{days} where {where}
 ),
 ranked as (
-    -- plain aggregates only, so PostgreSQL can hash them; the rest is read for the ranked products alone
     select product_key,
            min(product_name) as product_name,
            min(product_category) as product_category,
@@ -37,13 +38,17 @@ ranked as (
 ranked_days as (
     select * from days where product_key in (select product_key from ranked)
 ),
-channels as (
+latest_prices as (
     select product_key,
-           count(distinct channel_name) as channel_count,
-           array_agg(distinct channel_name order by channel_name) as channels,
            (array_agg(latest_price_birr order by latest_price_posted_at desc, latest_price_message_id desc)
                filter (where latest_price_birr is not null))[1]::float8 as latest_price_birr
     from ranked_days
+    group by product_key
+),
+channels as (
+    -- distinct pairs first (hashed), then a few channels per product to sort
+    select product_key, count(*) as channel_count, array_agg(channel_name order by channel_name) as channels
+    from (select distinct product_key, channel_name from {channel_days}) as present
     group by product_key
 ),
 prices as (
@@ -56,7 +61,7 @@ per_variant as (
     select product_key, pack_size, strength, pack_count,
            (sum(mention_count) filter (where price_number = 1))::bigint as mention_count,
            percentile_cont(0.5) within group (order by price) as median_price_birr
-    from api.api_product_variant_days
+    from api.{variant_days}
     cross join lateral unnest(coalesce(prices_birr, array[null::numeric])) with ordinality as p (price, price_number)
     where product_key in (select product_key from ranked) and {where}
     group by product_key, pack_size, strength, pack_count
@@ -72,12 +77,26 @@ variants as (
 )
 select ranked.product_name, ranked.product_category, ranked.brand, ranked.product_type, ranked.is_brand_only,
        ranked.mention_count, channels.channel_count, channels.channels, prices.median_price_birr,
-       channels.latest_price_birr, ranked.last_mentioned_at, variants.variants
+       latest_prices.latest_price_birr, ranked.last_mentioned_at, variants.variants
 from ranked
 join channels using (product_key)
+join latest_prices using (product_key)
 left join prices using (product_key)
 left join variants using (product_key)
 """
+
+
+def top_products_filtered(where: str, *, by_channel: bool) -> str:
+    """The filtered top-products query over `where` (fragments of FILTERS joined with "and")."""
+    if by_channel:
+        return _TOP_PRODUCTS_FILTERED.format(where=where, days="api_product_days", channel_days="ranked_days",
+                                             variant_days="api_product_variant_days")
+    # The channels of the ranked products: from the per-channel rollup's (product, day, channel) index alone.
+    channel_days = ("(select product_key, channel_name from api.api_product_days"
+                    f" where product_key in (select product_key from ranked) and {where}) as channel_days")
+    return _TOP_PRODUCTS_FILTERED.format(where=where, days="api_product_all_days", channel_days=channel_days,
+                                         variant_days="api_product_variant_all_days")
+
 
 # The order of both queries above, for api.responses.items_json.
 TOP_PRODUCTS_ORDER = "r.mention_count desc, r.product_name"

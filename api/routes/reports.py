@@ -30,7 +30,8 @@ async def read_top_products(
         "until": date_key(until) if until else None,
     }
     used = [fragment for name, fragment in sql.FILTERS.items() if params[name] is not None]
-    query = sql.TOP_PRODUCTS_FILTERED.format(where=" and ".join(used)) if used else sql.TOP_PRODUCTS_ALL
+    query = sql.top_products_filtered(" and ".join(used), by_channel=channel is not None) if used \
+        else sql.TOP_PRODUCTS_ALL
     items = await db.fetch_text(items_json(query, sql.TOP_PRODUCTS_ORDER), params)
     return json_items(items, limit=limit, channel=channel, since=since, until=until)
 

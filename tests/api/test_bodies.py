@@ -105,10 +105,10 @@ def _day(day: str) -> int:
 def test_filtered_top_products_from_the_rollups_equal_the_mentions(api_warehouse_dsn, channel, since, until):
     params = {"limit": 100, "channel": channel, "since": since and _day(since), "until": until and _day(until)}
     where = " and ".join(fragment for name, fragment in reports.FILTERS.items() if params[name] is not None)
+    queries = (reports.top_products_filtered(where, by_channel=channel is not None), FROM_MENTIONS.format(where=where))
     with psycopg.connect(api_warehouse_dsn) as conn:
-        served, exact = (json.loads(conn.execute(items_json(query.format(where=where), reports.TOP_PRODUCTS_ORDER),
-                                                 params).fetchone()[0])
-                         for query in (reports.TOP_PRODUCTS_FILTERED, FROM_MENTIONS))
+        served, exact = (json.loads(conn.execute(items_json(query, reports.TOP_PRODUCTS_ORDER), params).fetchone()[0])
+                         for query in queries)
     assert served == exact
     if since != "2027-01-01":
         assert served and any(item["variants"] for item in served), "the case holds products and variants"

@@ -91,7 +91,7 @@ def test_api_benchmark_in_its_default_mode(tmp_path, admin_dsn):
     assert [row["query"] for row in report["sql"]] == ["top-products", "search paracetamol", "visual-content"]
     for row in report["sql"]:
         numbers(row, "naive_ms", "served_ms", "ratio")
-    assert len(report["http"]) == 8 and "GET /api/health" in report["http"]
+    assert len(report["http"]) == 9 and "GET /api/health" in report["http"]
     for scenario, result in report["http"].items():
         numbers(result, "p50_ms", "p99_ms", "requests_per_s", "p99_to_health", "requests_per_s_to_health")
         assert result["requests"] > 0 and result["errors"] == 0, (scenario, result)

@@ -25,8 +25,10 @@ MARTS = ("dim_channels", "dim_dates", "dim_products", "fct_messages", "fct_image
 # The API's serving tables: the two copies of every message / mention and the daily rollups are incremental,
 # the aggregates rebuilt.
 API = ("api_message_search", "api_product_mentions", "api_product_days", "api_product_variant_days",
-       "api_top_products", "api_channel_activity", "api_visual_content")
-ROLLUPS = ("api.api_product_days", "api.api_product_variant_days")
+       "api_product_all_days", "api_product_variant_all_days", "api_top_products", "api_channel_activity",
+       "api_visual_content")
+ROLLUPS = ("api.api_product_days", "api.api_product_variant_days", "api.api_product_all_days",
+           "api.api_product_variant_all_days")
 DETECTION_SQL = """
     insert into raw.image_detections (channel_name, message_id, model_name, detection_index, image_path,
         detected_class, class_id, confidence, detected_at, lake_file)

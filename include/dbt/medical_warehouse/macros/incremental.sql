@@ -92,16 +92,37 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The channel-days an incremental daily rollup (re)builds on this run, with the newest source change of each
-    day: every day on a full build, the days of messages changed since the watermark on an incremental run. -#}
-{% macro changed_days() -%}
-    select channel_name, date_key, max(source_updated_at) as source_updated_at
-    from {{ ref('fct_messages') }}
-    {% if is_incremental() -%}
-    where (channel_name, date_key) in (
-        select channel_name, date_key from {{ ref('fct_messages') }}
-        where source_updated_at > {{ incremental_watermark() }}
+{#- The mentions (api_product_mentions) of the channel-days an incremental daily rollup (re)builds on this run,
+    each with its day's newest source change (day_updated_at, the rollup's watermark): every day on a full
+    build, the days of messages changed since the watermark on an incremental run. -#}
+{% macro mentions_of_changed_days() -%}
+    with changed_days as (
+        select channel_name, date_key, max(source_updated_at) as day_updated_at
+        from {{ ref('fct_messages') }}
+        {% if is_incremental() -%}
+        where (channel_name, date_key) in (
+            select channel_name, date_key from {{ ref('fct_messages') }}
+            where source_updated_at > {{ incremental_watermark() }}
+        )
+        {% endif -%}
+        group by channel_name, date_key
     )
-    {% endif -%}
-    group by channel_name, date_key
+    select mentions.*, changed_days.day_updated_at
+    from {{ ref('api_product_mentions') }} as mentions
+    inner join changed_days
+        on mentions.channel_name = changed_days.channel_name
+        and mentions.date_key = changed_days.date_key
+{%- endmacro %}
+
+{#- The days (of every channel) in which a message changed since the model's watermark: what the rollups over
+    every channel rebuild. Call it only inside `{% if is_incremental() %}`. -#}
+{% macro changed_dates() -%}
+    select date_key from {{ ref('fct_messages') }} where source_updated_at > {{ incremental_watermark() }}
+{%- endmacro %}
+
+{#- A pre-hook of the rollups over every channel: drop every day in which a message changed, to rebuild it. -#}
+{% macro delete_changed_dates() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where date_key in ({{ changed_dates() }})
+    {%- endif -%}
 {%- endmacro %}

@@ -3,7 +3,7 @@
 -- and channels (a post has one channel and one day); each day keeps its prices whole, sorted, so the median of
 -- any window stays exact; the latest price keeps its post's time and id, so the newest over a window is exact.
 -- Incremental by day: the days of new and changed messages are rebuilt whole (the pre-hook drops them first).
--- depends_on: {{ ref('fct_messages') }}
+-- depends_on: {{ ref('fct_messages') }}, {{ ref('api_product_mentions') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -11,27 +11,16 @@
     indexes=[
         {'columns': ['channel_name', 'date_key']},
         {'columns': ['date_key']},
+        {'columns': ['product_key', 'date_key', 'channel_name']},
     ],
     pre_hook=["{{ delete_changed_days() }}"],
 ) }}
 
 with
 
-changed_days as (
-
-    {{ changed_days() }}
-
-),
-
 mentions as (
 
-    select
-        api_product_mentions.*,
-        changed_days.source_updated_at as day_updated_at
-    from {{ ref('api_product_mentions') }} as api_product_mentions
-    inner join changed_days
-        on api_product_mentions.channel_name = changed_days.channel_name
-        and api_product_mentions.date_key = changed_days.date_key
+    {{ mentions_of_changed_days() }}
 
 )
 

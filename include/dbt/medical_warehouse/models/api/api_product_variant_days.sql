@@ -1,7 +1,7 @@
 -- Mentions per product variant (pack size, strength, pack count), channel and day: the variants of a filtered
 -- GET /api/reports/top-products, summed like api_product_days (exact counts, whole prices for exact medians).
 -- Incremental by day, as api_product_days.
--- depends_on: {{ ref('fct_messages') }}
+-- depends_on: {{ ref('fct_messages') }}, {{ ref('api_product_mentions') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -15,21 +15,9 @@
 
 with
 
-changed_days as (
-
-    {{ changed_days() }}
-
-),
-
 mentions as (
 
-    select
-        api_product_mentions.*,
-        changed_days.source_updated_at as day_updated_at
-    from {{ ref('api_product_mentions') }} as api_product_mentions
-    inner join changed_days
-        on api_product_mentions.channel_name = changed_days.channel_name
-        and api_product_mentions.date_key = changed_days.date_key
+    {{ mentions_of_changed_days() }}
 
 )
 
