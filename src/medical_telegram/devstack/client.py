@@ -84,7 +84,10 @@ class AirflowClient:
             if run["state"] in ("success", "failed"):
                 return run
             if time.monotonic() - began > timeout:
-                raise ServiceError(f"{dag_id} {run_id} still {run['state']} after {timeout:.0f} s")
+                unfinished = {task: state for task, state in self.task_states(dag_id, run_id).items()
+                              if state not in ("success", "skipped", "failed", "upstream_failed")}
+                raise ServiceError(f"{dag_id} {run_id} still {run['state']} after {timeout:.0f} s;"
+                                   f" unfinished tasks: {unfinished}")
             if report and time.monotonic() - last >= every:
                 last = time.monotonic()
                 report(time.monotonic() - began, self.task_states(dag_id, run_id))

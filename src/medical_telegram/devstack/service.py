@@ -71,6 +71,15 @@ def _start(stack: Stack, name: str, argv: list[str], env: dict[str, str]) -> int
     if pid := _pid(stack, name):
         log.info("%s: already running (pid %d)", name, pid)
         return pid
+    if leftovers := _leftovers(stack, name):
+        # A scheduler that died (killed, out of memory) leaves its LocalExecutor's workers behind. Forked from
+        # it, they hold its metadata-database connection, so PostgreSQL keeps the transaction it died in open,
+        # with the dag_run rows it had locked: the new scheduler skips locked runs, and they would stall until
+        # those workers die. The tasks they still run are reset and run again anyway (LocalExecutor adopts
+        # nothing from a dead scheduler), so they end now.
+        log.warning("%s: its previous process is gone but %d of its processes are left: ending them",
+                    name, len(leftovers))
+        _end(leftovers)
     stack.logs.mkdir(parents=True, exist_ok=True)
     stack.pids.mkdir(parents=True, exist_ok=True)
     with (stack.logs / f"{name}.log").open("ab") as out:
@@ -164,6 +173,9 @@ def stop(stack: Stack | None = None, *, warehouse_too: bool = True) -> list[str]
             if _alive_group(pid):
                 os.killpg(pid, signal.SIGKILL)
             stopped.append(name)
+        elif leftovers := _leftovers(stack, name):  # the process died; what it started is still there
+            _end(leftovers)
+            stopped.append(f"{name} (what was left of it)")
         (stack.pids / f"{name}.pid").unlink(missing_ok=True)
     if warehouse_too and warehouse.configured_dsn() is None:
         embedded = warehouse.EmbeddedPostgres()
@@ -171,6 +183,48 @@ def stop(stack: Stack | None = None, *, warehouse_too: bool = True) -> list[str]
             embedded.stop()
             stopped.append("embedded warehouse")
     return stopped
+
+
+def _leftovers(stack: Stack, name: str) -> list:
+    """The live processes of a service's session whose leader (the pid in its pid file) has died."""
+    import psutil
+
+    try:
+        leader = int((stack.pids / f"{name}.pid").read_text())
+    except (OSError, ValueError):
+        return []
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getsid(process.pid) == leader and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
+def _end(processes: list, grace: float = 10) -> None:
+    """TERM, then KILL what is still there after `grace` seconds (a zombie counts as ended: this machine's
+    init may never reap it)."""
+    import psutil
+
+    def running(process) -> bool:
+        try:
+            return process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for process in processes:
+            try:
+                process.send_signal(sig)
+            except psutil.Error:
+                pass
+        deadline = time.monotonic() + grace
+        while (processes := [p for p in processes if running(p)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not processes:
+            return
 
 
 def _alive_group(pgid: int) -> bool:

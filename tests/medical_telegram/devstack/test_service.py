@@ -10,6 +10,7 @@ export is split into three exports, so three ingestions each bring new posts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -72,6 +73,7 @@ class Stack:
         self.api_url = f"http://127.0.0.1:{env['MEDTEL_API_PORT']}"
         self.airflow_url = f"http://127.0.0.1:{env['MEDTEL_AIRFLOW_PORT']}"
         self._client: AirflowClient | None = None
+        self._switched_on: set[str] = set()
 
     def service(self, command: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "medical_telegram.devstack.service", command],
@@ -94,14 +96,22 @@ class Stack:
         for dag_id in dag_ids:
             self.client.dag(dag_id)
             self.client.set_paused(dag_id, paused)
+            self._switched_on.discard(dag_id)  # the test's own choice now
 
     def trigger(self, dag_id: str) -> str:
-        self.unpause(dag_id)
+        """A manual run (a paused DAG's runs wait, so the DAG is switched on; `wait` switches it off again, so
+        its own schedule does not start runs between the tests when the clock crosses its cron time)."""
+        if self.client.dag(dag_id)["is_paused"]:
+            self._switched_on.add(dag_id)
+            self.client.set_paused(dag_id, False)
         return self.client.trigger(dag_id)
 
     def wait(self, dag_id: str, run_id: str) -> dict:
         run = self.client.wait(dag_id, run_id, timeout=1500)
         run["tasks"] = self.client.task_states(dag_id, run_id)
+        if dag_id in self._switched_on:
+            self._switched_on.discard(dag_id)
+            self.client.set_paused(dag_id, True)
         return run
 
     def run(self, dag_id: str) -> dict:
@@ -131,6 +141,18 @@ class Stack:
 
     def run_events(self, dag_id: str, run_id: str) -> dict[str, dict]:
         return {e["name"] or e["uri"]: e["extra"] for e in self.events(source_dag_id=dag_id, source_run_id=run_id)}
+
+
+def _live_members(session: int) -> list[int]:
+    """The pids of the processes of that session but its zombies."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getsid(process.pid) == session and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+        except (OSError, psutil.Error):
+            continue
+    return found
 
 
 def _failed(run: dict) -> dict:
@@ -202,6 +224,7 @@ def test_dags_are_paused_at_creation(stack):
 
 
 def test_new_posts_run_transformation_and_enrichment_once(stack):
+    switched_on = dt.datetime.now(dt.UTC)
     stack.unpause("data_transformation", "ml_enrichment")
     ingestion = stack.run("data_ingestion")
     assert ingestion["state"] == "success", _failed(ingestion)
@@ -216,7 +239,9 @@ def test_new_posts_run_transformation_and_enrichment_once(stack):
         run = runs[0]
         run["tasks"] = stack.client.task_states(dag_id, run["dag_run_id"])
         assert run["state"] == "success", _failed(run)
-        assert not stack.runs(dag_id, "scheduled"), f"{dag_id} started a scheduled run when switched on"
+        # (a run of the DAG's own cron time, when the test crosses one, is no run "when switched on")
+        early = [r for r in stack.runs(dag_id, "scheduled") if dt.datetime.fromisoformat(r["run_after"]) <= switched_on]
+        assert not early, f"{dag_id} started a scheduled run when switched on: {early}"
     with psycopg.connect(stack.dsn) as conn:
         assert conn.execute("select count(*) from marts.fct_messages").fetchone()[0] == 51
         assert conn.execute("select count(distinct message_id) from marts.fct_image_detections").fetchone()[0] > 0
@@ -262,14 +287,15 @@ def test_task_logs_open_without_a_log_server(stack):
 
 
 def test_same_data_again_queues_nothing(stack):
-    before = {dag_id: len(stack.runs(dag_id)) for dag_id in ("data_transformation", "ml_enrichment")}
+    # Asset-triggered runs only: the test may cross the DAGs' own cron times (ml_enrichment's 18:00, say).
+    before = {dag_id: len(stack.runs(dag_id, "asset_triggered")) for dag_id in ("data_transformation", "ml_enrichment")}
     ingestion = stack.run("data_ingestion")
     assert ingestion["state"] == "success", _failed(ingestion)
     assert ingestion["tasks"]["ingest.publish_raw_messages"] == "skipped"
     assert ingestion["tasks"]["ingest.publish_lake_images"] == "skipped"
     assert stack.run_events("data_ingestion", ingestion["dag_run_id"]) == {}
     stack.wait_scheduler_loops()  # a queued Asset-triggered run would have been created by now
-    after = {dag_id: len(stack.runs(dag_id)) for dag_id in before}
+    after = {dag_id: len(stack.runs(dag_id, "asset_triggered")) for dag_id in before}
     assert after == before
     for dag_id in before:
         try:
@@ -330,7 +356,7 @@ def test_health_fails_and_alerts_when_the_api_is_down(stack):
 
 def test_failing_validation_stops_dependents_and_emits_nothing(stack):
     stack.unpause("ml_enrichment", paused=True)
-    transformations = len(stack.runs("data_transformation"))
+    transformations = len(stack.runs("data_transformation", "asset_triggered"))
     bad_channel = "Not A Channel!"  # a row no load brought: raw no longer matches the load log (critical in GX)
     with psycopg.connect(stack.dsn) as conn:
         conn.execute("insert into raw.telegram_messages (channel_name, message_id, message_date, source,"
@@ -348,7 +374,7 @@ def test_failing_validation_stops_dependents_and_emits_nothing(stack):
     assert run["tasks"]["ingest.publish_raw_messages"] == "upstream_failed"
     assert stack.run_events("data_ingestion", run["dag_run_id"]) == {}
     stack.wait_scheduler_loops()
-    assert len(stack.runs("data_transformation")) == transformations
+    assert len(stack.runs("data_transformation", "asset_triggered")) == transformations
 
 
 def test_maintenance_gate_holds_scheduler_runs_and_lets_manual_ones_through(stack):
@@ -411,15 +437,14 @@ def test_every_dag_runs_through_the_scheduler_even_one_killed_mid_run(stack):
         time.sleep(0.1)
     again = stack.service("up")
     assert again.returncode == 0 and "scheduler: started" in again.stderr, again.stderr[-2000:]
-    try:
-        for dag_id, run_id in pending.items():
-            run = stack.wait(dag_id, run_id)
-            assert run["state"] == "success", (dag_id, _failed(run))
-    finally:  # what is left of the killed scheduler's group (its idle executor workers) goes too
-        try:
-            os.killpg(scheduler, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    # The dead scheduler's executor workers held its database session, and with it the dag_run rows locked by
+    # the transaction it died in: left alive, the new scheduler would never look at those runs again.
+    assert "scheduler: its previous process is gone" in again.stderr, again.stderr[-2000:]
+    left = _live_members(scheduler)
+    assert left == [], f"processes of the killed scheduler still running: {left}"
+    for dag_id, run_id in pending.items():
+        run = stack.wait(dag_id, run_id)
+        assert run["state"] == "success", (dag_id, _failed(run))
     full = stack.runs("full_pipeline")[-1]
     emitted = stack.run_events("full_pipeline", full["dag_run_id"])
     assert not {"raw_telegram_messages", "lake_telegram_images"} & set(emitted), emitted
