@@ -22,7 +22,6 @@ channel_days as (
 
 ),
 
--- A day without prices still counts its mentions: it unnests to one null price.
 totals as (
 
     select
@@ -33,12 +32,11 @@ totals as (
         min(brand) as brand,
         min(product_type) as product_type,
         bool_and(is_brand_only) as is_brand_only,
-        (sum(mention_count) filter (where price_number = 1))::bigint as mention_count,
-        array_agg(price order by price) filter (where price is not null) as prices_birr,
+        {{ merged_counts_and_prices() }},
         max(last_mentioned_at) as last_mentioned_at,
         max(source_updated_at) as source_updated_at
     from channel_days
-    cross join lateral unnest(coalesce(prices_birr, array[null::numeric])) with ordinality as p (price, price_number)
+    {{ unnest_rollup_prices() }}
     group by product_key, date_key
 
 ),

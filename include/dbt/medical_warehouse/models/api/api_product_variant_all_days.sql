@@ -20,17 +20,15 @@ channel_days as (
 
 )
 
--- A day without prices still counts its mentions: it unnests to one null price.
 select
     product_key,
     pack_size,
     strength,
     pack_count,
     date_key,
-    (sum(mention_count) filter (where price_number = 1))::bigint as mention_count,
-    array_agg(price order by price) filter (where price is not null) as prices_birr,
+    {{ merged_counts_and_prices() }},
     max(source_updated_at) as source_updated_at
 from channel_days
-cross join lateral unnest(coalesce(prices_birr, array[null::numeric])) with ordinality as p (price, price_number)
+{{ unnest_rollup_prices() }}
 group by product_key, pack_size, strength, pack_count, date_key
 order by product_key, date_key
