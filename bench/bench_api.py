@@ -12,10 +12,8 @@ What it does, in a scratch database of its own (dropped at the end unless --keep
    and 7 served runs, and the ratio) — the baseline measured in the same run;
 4. serves the API with uvicorn through the read-only role, and loads each endpoint for 30 s with 16 concurrent
    keep-alive connections over loopback using wrk (`apt-get install wrk`), rotating through realistic
-   parameters (channels, search words in English and Amharic). Workers: 1 by default. On this 2-core machine,
-   where PostgreSQL and wrk share the cores, 2 workers gave 10-70 % more requests/s but p99 of 0.1-2 s (the 16
-   keep-alive connections split unevenly between the two processes), 1 worker p99 of 14-50 ms at about the
-   same throughput for the database-bound endpoints; --workers 2 measures the other.
+   parameters (channels, search words in English and Amharic). Workers: 1 by default; --workers 2 measures
+   the other (what each gives on 2 cores, and what to run where: api/README.md, "How many workers").
 
 Usage: .venv/bin/python bench/bench_api.py [--small] [--messages 1000000] [--duration 30] [--connections 16]
        [--mentions direct|dbt] [--keep] [--prepare-only] [--reuse DBNAME] [--only NAME]
