@@ -121,3 +121,14 @@ def test_top_products_over_all_days_equal_the_unfiltered_report(api):
     every_day = api.get("/api/reports/top-products", params={"limit": 100, "since": "2000-01-01"}).json()["items"]
     assert len(unfiltered) > 10
     assert every_day == unfiltered
+
+
+def test_unfiltered_report_equals_the_mentions(api, api_warehouse_dsn):
+    """dbt's api_top_products is summed from the daily rollups too: over all time it is the answer aggregated
+    from every mention."""
+    unfiltered = api.get("/api/reports/top-products", params={"limit": 100}).json()["items"]
+    with psycopg.connect(api_warehouse_dsn) as conn:
+        exact = json.loads(conn.execute(items_json(FROM_MENTIONS.format(where="true"), reports.TOP_PRODUCTS_ORDER),
+                                        {"limit": 100}).fetchone()[0])
+    assert len(unfiltered) > 10
+    assert unfiltered == exact

@@ -80,6 +80,8 @@ def test_dbt_benchmark(tmp_path, admin_dsn):
             "incremental_run_to_full_build", "incremental_build_to_full_build")
     assert report["rows"]["fct_messages"] == 3_000 + 2 * 100, "the full set and both rounds of new posts"
     assert report["rows"]["fct_product_mentions"] > 0
+    assert {"seed", "model", "test"} <= set(report["full_build_by_kind_s"]), "the full build's time by kind of node"
+    assert len(report["full_build_slowest_s"]) == 12, "the twelve slowest nodes, named"
 
 
 @pytest.mark.slow

@@ -13,6 +13,12 @@
     having count(distinct {{ column_name }}) > 1
 {% endtest %}
 
+{#- No null in any of the columns, in one scan of a big table instead of a not_null test per column. -#}
+{% test not_null_columns(model, columns) %}
+    select {{ columns | join(', ') }} from {{ model }}
+    where {% for column in columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+{% endtest %}
+
 {#- No two rows share the combination of columns. -#}
 {% test unique_combination(model, combination) %}
     select {{ combination | join(', ') }}

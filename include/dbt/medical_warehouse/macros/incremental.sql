@@ -21,29 +21,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A full-text (GIN) index for a post-hook. Its name carries the run's start time because a full refresh
-    builds a new table while the old one (and its index's name) still exists; the check on the table's own
-    indexes keeps incremental runs from adding a second one. -#}
-{% macro create_text_search_index(column) -%}
-    {%- set index_name = this.identifier ~ '_' ~ column ~ '_fts_' ~ run_started_at.strftime('%Y%m%d%H%M%S') -%}
-    do $$
-    begin
-        if not exists (
-            select 1 from pg_indexes
-            where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
-              and indexdef like '%to_tsvector%{{ column }}%'
-        ) then
-            create index "{{ index_name }}" on {{ this }} using gin (to_tsvector('simple', {{ column }}));
-        end if;
-    end
-    $$
-{%- endmacro %}
-
 {#- An index for a post-hook, created once per table: on the first build and after a full refresh, never again
     on incremental runs. `definition` is what follows `on <table> using`, e.g. "gin (document) where
     age_tier = 0"; `like` matches PostgreSQL's own rendering of it in pg_indexes (e.g. "%gin (document) WHERE
     (age_tier = 0)"), so an index of an earlier build under another name counts too. The name carries the
-    run's start time for the same reason as create_text_search_index's. -#}
+    run's start time because a full refresh builds a new table while the old one (and its index's name) still
+    exists. -#}
 {% macro create_index_once(definition, suffix, like) -%}
     {%- set index_name = this.identifier ~ '_' ~ suffix ~ '_' ~ run_started_at.strftime('%Y%m%d%H%M%S') -%}
     do $$
@@ -70,12 +53,20 @@
 {%- endmacro %}
 
 {#- A pre-hook of the incremental models keyed by message: drop the rows of every message changed since the
-    model's watermark, so the run's insert replaces them (a message edited to say less loses the rest). -#}
-{% macro delete_changed_messages() -%}
+    model's watermark, so the run's insert replaces them (a message edited to say less loses the rest).
+    from_staging: read the changes from stg_telegram_messages instead of fct_messages, for a model that reads
+    the posts from staging itself (int_post_segments): it need not wait for fct_messages, and its delete and
+    insert see the same rows. -#}
+{% macro delete_changed_messages(from_staging=false) -%}
     {%- if is_incremental() -%}
     delete from {{ this }} where message_key in (
+        {%- if from_staging %}
+        select {{ message_key('channel_name', 'message_id') }} from {{ ref('stg_telegram_messages') }}
+        where updated_at > {{ incremental_watermark() }}
+        {%- else %}
         select message_key from {{ ref('fct_messages') }}
         where source_updated_at > {{ incremental_watermark() }}
+        {%- endif %}
     )
     {%- endif -%}
 {%- endmacro %}

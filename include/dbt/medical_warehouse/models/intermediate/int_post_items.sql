@@ -9,7 +9,8 @@
 -- naming a product or giving a price to its last.
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{ config(indexes=[{'columns': ['message_key', 'item_index'], 'unique': True},
-                   {'columns': ['source_updated_at']}]) }}
+                   {'columns': ['source_updated_at']}],
+          pre_hook=["{{ delete_changed_messages() }}"]) }}
 
 with
 

@@ -3,9 +3,10 @@
 -- two. A segment carries what the item reader (int_post_items) needs: its text exactly as posted, its words
 -- normalised for matching names, and whether it opens a list entry (a bullet: ✅, 💊, "1.", "#") or only adds
 -- details (stock 📦, expiry ⏳, a price line, "20 box per carton").
--- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the segments of every message changed since the last run)
+-- Reads the posts from staging, and so do its pre-hook's changes: it runs beside fct_messages, not after it.
 {{ config(indexes=[{'columns': ['message_key', 'segment_index'], 'unique': True},
-                   {'columns': ['source_updated_at']}]) }}
+                   {'columns': ['source_updated_at']}],
+          pre_hook=["{{ delete_changed_messages(from_staging=true) }}"]) }}
 
 with
 

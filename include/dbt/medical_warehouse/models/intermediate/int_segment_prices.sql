@@ -4,7 +4,8 @@
 -- Delivery-fee lines give none.
 -- depends_on: {{ ref('fct_messages') }} (the pre-hook drops the rows of every message changed since the last run)
 {{ config(indexes=[{'columns': ['message_key', 'segment_index']},
-                   {'columns': ['source_updated_at']}]) }}
+                   {'columns': ['source_updated_at']}],
+          pre_hook=["{{ delete_changed_messages() }}"]) }}
 
 with
 

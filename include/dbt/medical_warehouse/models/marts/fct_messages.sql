@@ -1,5 +1,7 @@
 -- One row per message. Incremental: each run merges the messages the loader inserted or changed (views and
 -- forwards grow after posting) since the newest change this table already holds.
+-- No full-text index here: api.api_message_search holds the searchable document of every post (its words and
+-- the products it names, indexed per age tier); a second index over the same words doubled this model's build.
 {{
     config(
         materialized='incremental',
@@ -12,7 +14,6 @@
             {'columns': ['channel_key', 'date_key']},
             {'columns': ['posted_at']},
         ],
-        post_hook=["{{ create_text_search_index('message_text') }}"],
     )
 }}
 
