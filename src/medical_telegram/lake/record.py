@@ -16,7 +16,7 @@ SOURCES = ("telethon", "desktop_export")
 # Telegram usernames are 5..32 characters; derived names of exports may be longer, so allow up to 64.
 # Always use fullmatch: with match() and "$", "name\n" would pass.
 CHANNEL_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
-_MAX_INT = 2**63 - 1  # bigint
+MAX_INT = 2**63 - 1  # bigint
 MAX_INT32 = 2**31 - 1  # integer columns (views, forwards, replies)
 
 
@@ -102,7 +102,7 @@ def _text(name: str, value: Any, *, nullable: bool = True) -> str | None:
     return value
 
 
-def _int(name: str, value: Any, *, minimum: int = 0, maximum: int = _MAX_INT) -> int | None:
+def _int(name: str, value: Any, *, minimum: int = 0, maximum: int = MAX_INT) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -120,7 +120,7 @@ def _instant(name: str, value: Any) -> str | None:
     if value is None:
         return None
     text = _text(name, value)
-    canonical = _canonical_instant(text)
+    canonical = canonical_instant(text)
     if canonical.startswith("!"):
         raise RecordError(f"{name} {canonical[1:]}: {text!r:.40}")
     return canonical
@@ -130,7 +130,7 @@ _CANONICAL_INSTANT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2
 
 
 @functools.lru_cache(maxsize=1024)
-def _canonical_instant(text: str) -> str:
+def canonical_instant(text: str) -> str:
     """The instant in one canonical form (every ISO variant Python accepts, such as week dates or the basic
     format, reaches PostgreSQL as a form it reads the same way), or "!" and why it is not one.
 
@@ -190,7 +190,7 @@ def _image_path(name: str, value: Any) -> str | None:
 def _scrape_instant(name: str, value: Any) -> str | None:
     """When the post was scraped; None where the lake does not say, or says it without a UTC offset (a local
     clock of unknown zone: guessing one could order the record after a later scrape)."""
-    if isinstance(value, str) and _canonical_instant(value) == "!has no UTC offset":
+    if isinstance(value, str) and canonical_instant(value) == "!has no UTC offset":
         return None
     return _instant(name, value)
 
@@ -212,7 +212,7 @@ _CHECKS = {
     "replies": _int32,
     "edit_date": _instant,
     "post_author": _text,
-    "grouped_id": lambda n, v: _int(n, v, minimum=-_MAX_INT),
+    "grouped_id": lambda n, v: _int(n, v, minimum=-MAX_INT),
     "reply_to_message_id": _int,
     "forwarded_from": _text,
     "has_media": _bool,
@@ -292,7 +292,7 @@ def _plain_record(data: Mapping[str, Any]) -> MessageRecord | None:
     get = data.get
     channel, message_id, source = get("channel_name"), get("message_id"), get("source")
     if (type(channel) is not str or not CHANNEL_NAME_RE.fullmatch(channel) or type(message_id) is not int
-            or not 1 <= message_id <= _MAX_INT or source not in SOURCES):
+            or not 1 <= message_id <= MAX_INT or source not in SOURCES):
         return None
     for name in _PLAIN_TEXT:
         value = get(name)
@@ -303,8 +303,8 @@ def _plain_record(data: Mapping[str, Any]) -> MessageRecord | None:
         if value is not None and (type(value) is not int or not 0 <= value <= MAX_INT32):
             return None
     grouped, reply_to = get("grouped_id"), get("reply_to_message_id")
-    if (grouped is not None and (type(grouped) is not int or not -_MAX_INT <= grouped <= _MAX_INT)
-            or reply_to is not None and (type(reply_to) is not int or not 0 <= reply_to <= _MAX_INT)):
+    if (grouped is not None and (type(grouped) is not int or not -MAX_INT <= grouped <= MAX_INT)
+            or reply_to is not None and (type(reply_to) is not int or not 0 <= reply_to <= MAX_INT)):
         return None
     has_media, raw, text, image_path = get("has_media"), get("raw"), get("message_text"), get("image_path")
     if type(has_media) is not bool or type(raw) is not dict:
@@ -320,8 +320,8 @@ def _plain_record(data: Mapping[str, Any]) -> MessageRecord | None:
     if type(message_date) is not str or type(scraped_at) is not str or (edit_date is not None
                                                                         and type(edit_date) is not str):
         return None
-    message_date, scraped_at = _canonical_instant(message_date), _canonical_instant(scraped_at)
-    edit_date = _canonical_instant(edit_date) if edit_date is not None else None
+    message_date, scraped_at = canonical_instant(message_date), canonical_instant(scraped_at)
+    edit_date = canonical_instant(edit_date) if edit_date is not None else None
     if message_date[0] == "!" or scraped_at[0] == "!" or (edit_date is not None and edit_date[0] == "!"):
         return None
     return MessageRecord(channel, message_id, message_date, scraped_at, source, get("channel_title"), text,

@@ -9,9 +9,12 @@ import logging
 import operator
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
+from typing import Annotated, Literal
 
+import msgspec
 import orjson
 import psycopg
+from msgspec import Meta
 
 from medical_telegram import lake
 from medical_telegram.lake import MessageRecord, split_records
@@ -57,14 +60,85 @@ def message_files(root: Path) -> list[Path]:
 
 _FLAT_FIELDS = operator.attrgetter(*(f for f in lake.RECORD_FIELDS if f != "raw"))
 
+_Text = str | None
+_Int32 = Annotated[int, Meta(ge=0, le=lake.MAX_INT32)] | None
 
-def _copy_rows(records: Iterable[MessageRecord], lake_file: str) -> Iterable[tuple]:
+
+class _PlainMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A lake record in the plain form the scraper and the importer write, decoded and type-checked in C.
+
+    The same contract as lake.MessageRecord.from_dict, for the common case only: a file whose records all
+    have this form (checked by the decoder, then by _plain_messages) loads from these; any other file goes
+    through split_records and the record checks, which accept it or quarantine each bad record with its
+    reason. `raw` stays the JSON text it was in the file (PostgreSQL parses it into jsonb), so the loader
+    neither parses nor re-serialises it. Fields in the COPY's column order.
+    """
+
+    channel_name: Annotated[str, Meta(pattern=r"\A[a-z0-9_]{1,64}\Z")]
+    message_id: Annotated[int, Meta(ge=1, le=lake.MAX_INT)]
+    message_date: str
+    scraped_at: str
+    source: Literal[lake.SOURCES]
+    channel_title: _Text = None
+    message_text: _Text = ""
+    views: _Int32 = None
+    forwards: _Int32 = None
+    replies: _Int32 = None
+    edit_date: _Text = None
+    post_author: _Text = None
+    grouped_id: Annotated[int, Meta(ge=-lake.MAX_INT, le=lake.MAX_INT)] | None = None
+    reply_to_message_id: Annotated[int, Meta(ge=0, le=lake.MAX_INT)] | None = None
+    forwarded_from: _Text = None
+    has_media: bool = False
+    media_type: _Text = None
+    image_path: _Text = None
+    raw: msgspec.Raw
+
+
+_PLAIN_FILE = msgspec.json.Decoder(list[_PlainMessage])
+
+
+def _plain_messages(data: bytes) -> list[_PlainMessage] | None:
+    """A file's records when every one has the plain form and the file repeats no message; None otherwise
+    (then split_records decides, record by record)."""
+    if b"\\u0000" in data:  # a NUL to strip, counted: split_records does that
+        return None
+    try:
+        records = _PLAIN_FILE.decode(data)
+    except msgspec.DecodeError:  # a record of another form, or a file that is not a JSON array of objects
+        return None
+    instant = lake.canonical_instant
+    keys = set()
+    for r in records:
+        r.message_date, r.scraped_at = instant(r.message_date), instant(r.scraped_at)
+        if r.edit_date is not None:
+            r.edit_date = instant(r.edit_date)
+            if r.edit_date[0] == "!":
+                return None
+        path = r.image_path
+        if (r.message_date[0] == "!" or r.scraped_at[0] == "!" or memoryview(r.raw)[:1] != b"{"
+                or path is not None and ("\\" in path or path.startswith("/") or ".." in path.split("/"))):
+            return None
+        if r.message_text is None:
+            r.message_text = ""
+        keys.add((r.channel_name, r.message_id))
+    return records if len(keys) == len(records) else None
+
+
+def _copy_rows(records: Iterable[MessageRecord | _PlainMessage], lake_file: str) -> Iterable[tuple]:
+    astuple = msgspec.structs.astuple
     for record in records:
-        yield (*_FLAT_FIELDS(record), orjson.dumps(record.raw).decode(), lake_file)
+        if type(record) is _PlainMessage:
+            *fields, raw = astuple(record)
+            yield (*fields, bytes(raw).decode(), lake_file)
+        else:
+            yield (*_FLAT_FIELDS(record), orjson.dumps(record.raw).decode(), lake_file)
 
 
-def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict], int]:
+def validate(data: bytes, relpath: str) -> tuple[list[MessageRecord | _PlainMessage], list[dict], int]:
     """A message file's valid records, its rejects and the NULs stripped (see split_records)."""
+    if (plain := _plain_messages(data)) is not None:
+        return plain, [], 0
     return split_records(data, relpath, MessageRecord.from_dict,
                          lambda r: (r.channel_name, r.message_id), "message")
 
@@ -73,7 +147,7 @@ class MessageLoader(LakeFileLoader):
     target = TARGET
     copy_columns = _COPY_COLUMNS
 
-    def validate(self, data: bytes, relpath: str) -> tuple[list[MessageRecord], list[dict], int]:
+    def validate(self, data: bytes, relpath: str) -> tuple[list[MessageRecord | _PlainMessage], list[dict], int]:
         return validate(data, relpath)
 
     def copy_rows(self, records: list[MessageRecord], relpath: str) -> Iterable[tuple]:

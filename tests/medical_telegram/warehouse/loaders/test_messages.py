@@ -444,3 +444,33 @@ def test_a_load_waits_a_bounded_time_for_the_lock_and_names_its_holder(db, lake_
         assert f"backend {pid} (application stuck-loader" in str(raised.value)
         assert f"pg_terminate_backend({pid})" in str(raised.value)
     assert load_messages(db, lake_root).total("inserted") == 1, "once the holder has gone, the load goes on"
+
+
+# The loader decodes a file of plain records in one pass (msgspec) and hands any other file to the record
+# checks. The one pass must accept nothing the checks refuse, and give the same rows for what it accepts.
+_ODD_VALUES = [None, "", "x", "EAHCI", "lobelia4cosmetics\n", 0, -1, 1, 2**31, 2**63, -(2**63), 1.0, True, [],
+               {}, "2026-01-18T12:58:53", "2026-01-18T12:58:53+03:00", "2026-01-18T12:58:53.000000+00:00",
+               "2026-W03-7T12:00:00+00:00", "9999-12-31T23:00:00-05:00", "a\\b", "/abs/x.jpg", "raw/../x.jpg",
+               "data\\raw\\images\\eahci\\1.jpg", "rss", "desktop_export", "nul\x00here"]
+
+
+@pytest.mark.parametrize("field", [*lake.RECORD_FIELDS, "unknown_field"])
+def test_the_one_pass_decoder_accepts_only_what_the_record_checks_accept_and_gives_the_same_rows(field):
+    from medical_telegram.warehouse.loaders.messages import _copy_rows, _plain_messages
+
+    def as_rows(records):  # raw as its parsed value: the one pass keeps the file's JSON text
+        return [(*row[:-2], orjson.loads(row[-2])) for row in _copy_rows(records, "f.json")]
+
+    variants = [{**record(2), field: value} for value in _ODD_VALUES]
+    variants += [{k: v for k, v in record(2).items() if k != field}]  # the field missing
+    taken = 0
+    for variant in variants:
+        data = orjson.dumps([record(1), variant], option=orjson.OPT_NON_STR_KEYS)
+        plain = _plain_messages(data)
+        good, rejects, nul_stripped = lake.split_records(
+            data, "f.json", MessageRecord.from_dict, lambda r: (r.channel_name, r.message_id), "message")
+        if plain is not None:
+            taken += 1
+            assert not rejects and not nul_stripped, (variant, rejects)
+            assert as_rows(plain) == as_rows(good), variant
+    assert taken >= 1  # the plain form itself (and the field's ordinary values) takes the one pass
