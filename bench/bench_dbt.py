@@ -59,8 +59,10 @@ _CHANNELS = ["lobelia4cosmetics", "tikvahpharma", "chemed123", "yetenaweg", "eth
              "beauty_addis", "medstore_et", "kenema_pharmacy", "cosmetics_eth", "zewditu_pharmacy", "pharma_hub_et"]
 
 
-def _generate_sql(first_id: int, count: int, updated: str) -> str:
-    """INSERT … SELECT generate_series(first_id, first_id + count - 1): realistic posts, all in SQL."""
+def _generate_sql(first_id: int, count: int, updated: str, history: int) -> str:
+    """INSERT … SELECT generate_series(first_id, first_id + count - 1): realistic posts, all in SQL. The first
+    `history` posts span two years from 2024-01-01 (63 s apart at a million); later ones follow them."""
+    spacing_s = 730 * 86400 / history
     products = "array[" + ",".join(sql.quote(p) for p in _PRODUCTS) + "]"
     amharic = "array[" + ",".join(sql.quote(p) for p in _AMHARIC) + "]"
     forms = "array[" + ",".join(sql.quote(p) for p in _FORMS) + "]"
@@ -81,7 +83,8 @@ def _generate_sql(first_id: int, count: int, updated: str) -> str:
             g,
             ({channels})[1 + (g % {len(_CHANNELS)})] as channel,
             -- two years of posts, newest last, never in the future
-            least(timestamptz '2024-01-01 00:00+00' + (g * interval '63 seconds'), now() - interval '1 hour')
+            least(timestamptz '2024-01-01 00:00+00' + (g * interval '{spacing_s:.3f} seconds'),
+                  now() - interval '1 hour')
                 as posted_at,
             (g % 5) <> 0 as has_photo,
             case g % 10
@@ -170,7 +173,8 @@ def main() -> int:
             started = time.perf_counter()
             # Loaded an hour after posting, at the latest a day ago: spread like a real history.
             conn.execute(_generate_sql(1, options.messages,
-                                       "least(posted_at + interval '1 hour', now() - interval '1 day')"))
+                                       "least(posted_at + interval '1 hour', now() - interval '1 day')",
+                                       options.messages))
             conn.execute(_detections_sql(1, options.messages))
             conn.commit()
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -191,7 +195,7 @@ def main() -> int:
 
         def add_messages(first_id: int) -> None:
             with psycopg.connect(dsn) as conn:
-                conn.execute(_generate_sql(first_id, options.new, "now()"))
+                conn.execute(_generate_sql(first_id, options.new, "now()", options.messages))
                 conn.execute(_detections_sql(first_id, options.new))
                 # The hourly re-scrape: recent posts' views grow.
                 conn.execute("update raw.telegram_messages set views = views + 5, updated_at = now() "

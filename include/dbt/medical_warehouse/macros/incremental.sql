@@ -53,13 +53,14 @@
 {%- endmacro %}
 
 {#- A pre-hook of the incremental models keyed by message: drop the rows of every message changed since the
-    model's watermark, so the run's insert replaces them (a message edited to say less loses the rest).
+    model's watermark, so the run's insert replaces them (a message edited to say less loses the rest). The
+    keys are gathered first and looked up by index (see message_key_in).
     from_staging: read the changes from stg_telegram_messages instead of fct_messages, for a model that reads
     the posts from staging itself (int_post_segments): it need not wait for fct_messages, and its delete and
     insert see the same rows. -#}
 {% macro delete_changed_messages(from_staging=false) -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} where message_key in (
+    delete from {{ this }} where message_key = any(array(
         {%- if from_staging %}
         select {{ message_key('channel_name', 'message_id') }} from {{ ref('stg_telegram_messages') }}
         where updated_at > {{ incremental_watermark() }}
@@ -67,7 +68,19 @@
         select message_key from {{ ref('fct_messages') }}
         where source_updated_at > {{ incremental_watermark() }}
         {%- endif %}
-    )
+    ))
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `message_key` among the messages of `relation` (a CTE of the changed messages' rows). On an incremental run
+    the keys are gathered first and looked up by index (`= any(array(...))`), whatever the planner expects and
+    with nested loops off: a semi-join (`in (select ...)`) would read the whole table, whose size grows with
+    every post while the changes do not. On a full build every message is in it: a semi-join. -#}
+{% macro message_key_in(relation) -%}
+    {%- if is_incremental() -%}
+    message_key = any(array(select message_key from {{ relation }}))
+    {%- else -%}
+    message_key in (select message_key from {{ relation }})
     {%- endif -%}
 {%- endmacro %}
 

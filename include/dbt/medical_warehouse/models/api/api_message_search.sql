@@ -66,7 +66,7 @@ mentioned as (
         -- a brand alone is searched by the brand: "(unspecified product)" is no word of the post
         string_agg(distinct replace(product_name, ' (unspecified product)', ''), ' ') as product_names
     from {{ ref('fct_product_mentions') }}
-    where message_key in (select message_key from messages)
+    where {{ message_key_in('messages') }}
     group by message_key
 
 )

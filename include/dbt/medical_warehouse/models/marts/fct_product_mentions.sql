@@ -51,14 +51,15 @@ items as (
 hits as (
 
     select * from {{ ref('int_segment_product_hits') }}
-    where message_key in (select message_key from items)
+    where {{ message_key_in('items') }}
 
 ),
 -- The segments that name something (their words and line kind; the rest say nothing of products).
 segments as (
 
     select message_key, segment_index, words, is_continuation from {{ ref('int_post_segments') }}
-    where (message_key, segment_index) in (select message_key, segment_index from hits)
+    where {{ message_key_in('items') }}
+      and (message_key, segment_index) in (select message_key, segment_index from hits)
 
 ),
 -- Posts that advertise a course or a job ("Ultrasound Skill Training", "Senior pharmacist ... salary"): what they
@@ -68,7 +69,7 @@ not_offering as (
     select distinct message_key
     from {{ ref('int_post_segments') }}
     where is_course_or_job
-      and message_key in (select message_key from items)
+      and {{ message_key_in('items') }}
 
 ),
 
@@ -76,7 +77,7 @@ not_offering as (
 prices as (
 
     select * from {{ ref('int_segment_prices') }}
-    where message_key in (select message_key from items)
+    where {{ message_key_in('items') }}
       and price_birr is not null
       and not is_old_price
 
