@@ -14,6 +14,7 @@ The record and its validation: record.py; the files: files.py. Both are read as 
 from medical_telegram.lake.record import (  # noqa: F401  (the lake's API: lake.<name>)
     SOURCES, CHANNEL_NAME_RE, MAX_INT32, RecordError, MessageRecord, RECORD_FIELDS, REQUIRED_FIELDS,
     KEEP_WHEN_MISSING, MAX_INT, strip_nul, ImageError, check_image, canonical_instant,
+    is_plain_lake_path,
 )
 from medical_telegram.lake.files import (  # noqa: F401  (the lake's API: lake.<name>)
     MESSAGES_DIR, IMAGES_DIR, DETECTIONS_DIR, QUARANTINE_DIR, lake_dir, utc_iso, utc_now, messages_file,

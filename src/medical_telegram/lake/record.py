@@ -276,6 +276,12 @@ def check_image(path: Path) -> None:
         raise ImageError(f"does not decode: {exc}") from None
 
 
+def is_plain_lake_path(path: str) -> bool:
+    """Whether an image_path is already what _image_path would keep unchanged: relative, POSIX slashes, no "..".
+    """
+    return "\\" not in path and not path.startswith("/") and ".." not in path.split("/")
+
+
 _PLAIN_TEXT = ("channel_title", "post_author", "forwarded_from", "media_type")
 _PLAIN_INT32 = ("views", "forwards", "replies")
 
@@ -313,8 +319,8 @@ def _plain_record(data: Mapping[str, Any]) -> MessageRecord | None:
         text = ""
     elif type(text) is not str or "\x00" in text:
         return None
-    if image_path is not None and (type(image_path) is not str or "\x00" in image_path or "\\" in image_path
-                                   or image_path.startswith("/") or ".." in image_path.split("/")):
+    if image_path is not None and (type(image_path) is not str or "\x00" in image_path
+                                   or not is_plain_lake_path(image_path)):
         return None
     message_date, scraped_at, edit_date = get("message_date"), get("scraped_at"), get("edit_date")
     if type(message_date) is not str or type(scraped_at) is not str or (edit_date is not None

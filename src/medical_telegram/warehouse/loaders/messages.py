@@ -74,7 +74,7 @@ class _PlainMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     neither parses nor re-serialises it. Fields in the COPY's column order.
     """
 
-    channel_name: Annotated[str, Meta(pattern=r"\A[a-z0-9_]{1,64}\Z")]
+    channel_name: Annotated[str, Meta(pattern=rf"\A{lake.CHANNEL_NAME_RE.pattern}\Z")]
     message_id: Annotated[int, Meta(ge=1, le=lake.MAX_INT)]
     message_date: str
     scraped_at: str
@@ -117,7 +117,7 @@ def _plain_messages(data: bytes) -> list[_PlainMessage] | None:
                 return None
         path = r.image_path
         if (r.message_date[0] == "!" or r.scraped_at[0] == "!" or memoryview(r.raw)[:1] != b"{"
-                or path is not None and ("\\" in path or path.startswith("/") or ".." in path.split("/"))):
+                or path is not None and not lake.is_plain_lake_path(path)):
             return None
         if r.message_text is None:
             r.message_text = ""
